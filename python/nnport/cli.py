@@ -1,0 +1,32 @@
+"""The ``nnport`` command.
+
+``verify`` and ``weights`` run in Python (they need the frameworks); every other command
+(``convert``, ``inspect``, ``catalog``, ``plan``) is the C++ engine's own command line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "verify":
+        from . import verify
+
+        sys.exit(verify.main(args[1:]))
+    if args and args[0] == "weights":
+        from . import weights
+
+        sys.exit(weights.main(args[1:]))
+
+    from . import _core
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.exit(_core.run_cli(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""`nnport verify`: does the migrated model compute the same function?
+
+The protocol of the paper (section 6.3.1): give the source model random
+weights, copy them into the migrated model with `nnport weights`, feed both the
+same random inputs and report the maximum absolute difference (MAD) of every
+output. All trials run as one batch: the maximum over the batch is the
+maximum over the trials, and each framework is started once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from nnport import plan as planlib
+from nnport import weights
+
+
+def verify(
+    src,
+    dst,
+    entry: str | None = None,
+    input_shapes: Sequence[str] = (),
+    trials: int = 100,
+    tolerance: float = 1e-5,
+    seed: int = 0,
+) -> dict:
+    """Compare SRC's model and DST's migrated model on `trials` random inputs."""
+    if trials < 1:
+        raise weights.ConversionError("--trials must be at least 1")
+    options = weights.generated_options(dst)
+    direction = weights.direction_to(options["to"])
+    plan = weights.weight_plan(src, direction.target, options["layout"], entry, input_shapes)
+    entry = entry or plan["entry"]
+    source, target = direction.source, direction.target
+
+    with tempfile.TemporaryDirectory(prefix="nnport-verify-") as tmp:
+        work = Path(tmp)
+        src_weights = work / f"source{direction.source_suffixes[0]}"
+        dst_weights = work / f"migrated{direction.target_suffix}"
+        request = {"model": str(src), "entry": entry, "seed": seed, "out": str(src_weights)}
+        weights.run_worker(source, "init", request, work)
+
+        inputs = planlib.random_inputs(plan, trials, np.random.default_rng(seed))
+        np.savez(work / "inputs.npz", **{str(i): array for i, array in enumerate(inputs)})
+
+        def run(framework: str, model, model_weights) -> weights.Worker:
+            request = {"model": str(model), "entry": entry, "plan": plan}
+            request |= {"weights": str(model_weights), "inputs": str(work / "inputs.npz")}
+            return weights.Worker(
+                framework, "run", {**request, "out": str(work / f"{framework}.npz")}, work
+            )
+
+        # The source model's run needs nothing from the conversion: overlap them.
+        source_run = run(source, src, src_weights)
+        try:
+            weights.convert_with_plan(plan, src, dst, src_weights, dst_weights, entry, work)
+            run(target, dst, dst_weights).wait()
+        except BaseException:
+            source_run.stop()
+            raise
+        source_run.wait()
+        results = {}
+        for framework in (source, target):
+            with np.load(work / f"{framework}.npz") as data:
+                results[framework] = [data[str(i)] for i in range(len(data.files))]
+
+    rows = compare(plan, results[source], results[target], tolerance)
+    return {
+        "outputs": rows,
+        "tolerance": tolerance,
+        "trials": trials,
+        "ok": bool(rows) and all(row["ok"] for row in rows),
+    }
+
+
+def compare(
+    plan: planlib.Plan, expected: list[np.ndarray], actual: list[np.ndarray], tolerance: float
+) -> list[dict]:
+    """One report row per output: its MAD, or why it cannot be compared."""
+    rows = []
+    for i in range(max(len(expected), len(actual))):
+        row = {
+            "name": planlib.output_name(plan, i),
+            "shape": None,
+            "max_abs_source": None,
+            "mad": None,
+            "ok": False,
+        }
+        if i >= len(actual):
+            row["error"] = "the migrated model does not return this output"
+        elif i >= len(expected):
+            row["error"] = "the source model does not return this output"
+        elif expected[i].shape != actual[i].shape:
+            row["error"] = f"shape {list(actual[i].shape)} in the migrated model"
+        if i < len(expected):
+            a = expected[i].astype(np.float64)
+            row["shape"] = list(a.shape)
+            row["max_abs_source"] = float(np.abs(a).max()) if a.size else 0.0
+        if "error" not in row:
+            difference = np.abs(a - actual[i].astype(np.float64))
+            row["mad"] = float(difference.max()) if difference.size else 0.0
+            row["ok"] = bool(row["mad"] <= tolerance)  # NaN fails
+        rows.append(row)
+    return rows
+
+
+def format_table(report: dict) -> str:
+    lines = [f"{'output':<16} {'shape':<20} {'max |source|':>12} {'MAD':>10}  result"]
+    for row in report["outputs"]:
+        shape = "x".join(map(str, row["shape"])) if row["shape"] is not None else "-"
+        big = f"{row['max_abs_source']:.3e}" if row["max_abs_source"] is not None else "-"
+        mad = f"{row['mad']:.3e}" if row["mad"] is not None else "-"
+        result = "ok" if row["ok"] else f"FAIL{': ' + row['error'] if 'error' in row else ''}"
+        lines.append(f"{row['name']:<16} {shape:<20} {big:>12} {mad:>10}  {result}")
+    verdict = "PASS" if report["ok"] else "FAIL"
+    lines.append(f"{verdict}: tolerance {report['tolerance']:g}, {report['trials']} random inputs")
+    return "\n".join(lines)
+
+
+def _json_safe(value):
+    """Strict JSON: a NaN or infinite MAD becomes null (its row says not ok)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="nnport verify",
+        description="Check that DST.py (migrated from SRC.py) computes the same function.",
+    )
+    parser.add_argument("src", metavar="SRC.py", help="the source model file")
+    parser.add_argument("dst", metavar="DST.py", help="the file `nnport convert` wrote from it")
+    weights.add_model_options(parser)
+    parser.add_argument(
+        "--trials", type=int, default=100, help="number of random inputs (default 100)"
+    )
+    parser.add_argument(
+        "--tolerance", type=float, default=1e-5, help="largest accepted MAD (default 1e-5)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and inputs")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        report = verify(
+            args.src, args.dst, args.entry, args.input_shape, args.trials, args.tolerance, args.seed
+        )
+    except (weights.ConversionError, planlib.PlanError, OSError) as error:
+        print(f"nnport verify: error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(_json_safe(report), indent=2) if args.json else format_table(report))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

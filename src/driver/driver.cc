@@ -1,0 +1,552 @@
+#include "driver/driver.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "backends/keras/keras_backend.h"
+#include "catalog/catalog.h"
+#include "evaluate/interpreter.h"
+#include "frontends/torch/torch_frontend.h"
+#include "passes/layout.h"
+#include "passes/shapes.h"
+#include "pivot/program.h"
+#include "syntax/parse.h"
+#include "syntax/print.h"
+
+namespace nnport {
+
+constexpr const char* kVersion = "0.1.0";
+
+InputSpec parse_input_spec(std::string_view text) {
+  InputSpec spec;
+  std::string t(text);
+  size_t colon = t.find(':');
+  if (colon != std::string::npos) {
+    spec.dtype = t.substr(0, colon);
+    t = t.substr(colon + 1);
+    static const char* kDtypes[] = {"float32", "float64", "float16", "int64", "int32", "bool"};
+    if (std::find_if(std::begin(kDtypes), std::end(kDtypes), [&](const char* d) { return spec.dtype == d; }) ==
+        std::end(kDtypes))
+      throw std::invalid_argument(fmt::format("unknown dtype `{}` in --input-shape (use float32, int64, ...)", spec.dtype));
+  }
+  std::stringstream ss(t);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    if (part.empty()) continue;
+    try {
+      size_t used = 0;
+      long long d = std::stoll(part, &used);
+      if (used != part.size() || d <= 0) throw std::invalid_argument("");
+      spec.dims.push_back(d);
+    } catch (...) {
+      throw std::invalid_argument(fmt::format("bad dimension `{}` in --input-shape `{}` (expected positive integers "
+                                              "like 3,64,64, optionally prefixed by a dtype as in int64:200)",
+                                              part, text));
+    }
+  }
+  if (spec.dims.empty()) throw std::invalid_argument(fmt::format("empty --input-shape `{}`", text));
+  return spec;
+}
+
+namespace {
+
+using evaluate::Kind;
+using evaluate::ValuePtr;
+
+// Everything the engine knows about one source file and entry.
+struct Analysis {
+  pivot::Program program;
+  pivot::Model model;
+  DiagnosticSink sink;
+  std::vector<syntax::Module> entry_modules;  // keeps the parsed entry expression alive
+};
+
+std::string detect_framework(const syntax::Module& m) {
+  bool torch = false, keras = false;
+  for (const auto& s : m.body) {
+    auto check = [&](const std::string& n) {
+      if (n == "torch" || n.rfind("torch.", 0) == 0) torch = true;
+      if (n == "tensorflow" || n.rfind("tensorflow.", 0) == 0 || n == "keras" || n.rfind("keras.", 0) == 0) keras = true;
+    };
+    if (s->kind == syntax::StmtKind::Import)
+      for (auto& [n, as] : s->names) check(n);
+    if (s->kind == syntax::StmtKind::ImportFrom) check(s->module);
+  }
+  if (torch && keras) return "mixed";
+  return torch ? "torch" : keras ? "keras" : "";
+}
+
+// Classes instantiated inside other model classes are building blocks, not entries.
+bool used_inside_other_class(const syntax::Module& m, const std::string& cls) {
+  std::function<bool(const syntax::ExprPtr&)> mentions = [&](const syntax::ExprPtr& e) -> bool {
+    if (!e) return false;
+    if (e->kind == syntax::ExprKind::Name && e->name == cls) return true;
+    if (mentions(e->object) || mentions(e->element)) return true;
+    for (auto& x : e->items)
+      if (mentions(x)) return true;
+    for (auto& x : e->values)
+      if (mentions(x)) return true;
+    for (auto& a : e->args)
+      if (mentions(a.value)) return true;
+    for (auto& g : e->generators)
+      if (mentions(g.iter)) return true;
+    return false;
+  };
+  std::function<bool(const std::vector<syntax::StmtPtr>&)> walk = [&](const std::vector<syntax::StmtPtr>& b) {
+    for (auto& s : b) {
+      if (mentions(s->value)) return true;
+      for (auto& t : s->targets)
+        if (mentions(t)) return true;
+      if (walk(s->body) || walk(s->orelse)) return true;
+    }
+    return false;
+  };
+  for (const auto& s : m.body)
+    if (s->kind == syntax::StmtKind::ClassDef && s->name != cls && walk(s->body)) return true;
+  return false;
+}
+
+std::string find_entry(evaluate::Interpreter& in, const pivot::Program& program) {
+  std::vector<std::string> vars;
+  for (const auto& [name, v] : in.globals()) {
+    if (v->kind == Kind::Layer && v->layer->op == "sequential") vars.push_back(name);
+    if (v->kind == Kind::Instance && v->instance->cls->is_model) vars.push_back(name);
+  }
+  if (vars.size() == 1) return vars[0];
+  Location loc{program.module.file, 1, 1, 0, 0};
+  if (vars.size() > 1)
+    fail(loc, fmt::format("several module-level models: {}", fmt::join(vars, ", ")),
+         fmt::format("choose one with --entry, e.g. --entry {}", vars[0]));
+  std::vector<std::string> classes;
+  for (const auto& c : program.model_classes) {
+    if (used_inside_other_class(program.module, c)) continue;
+    ValuePtr cls = in.global(c);
+    if (!cls || cls->kind != Kind::Class) continue;
+    auto init = cls->cls->find("__init__");
+    bool defaults = true;
+    if (init && init->function)
+      for (size_t i = 1; i < init->function->defaults.size(); ++i) {
+        const auto& p = init->function->def->params[i];
+        if (!init->function->defaults[i] && !p.star && !p.double_star && p.name != "*" && p.name != "/") defaults = false;
+      }
+    if (defaults) classes.push_back(c);
+  }
+  if (classes.size() == 1) return classes[0] + "()";
+  if (classes.size() > 1)
+    fail(loc, fmt::format("several model classes could be the entry: {}", fmt::join(classes, ", ")),
+         fmt::format("choose one with --entry, e.g. --entry \"{}()\"", classes[0]));
+  fail(loc, "no model found to analyse: no module-level model and no model class whose arguments all have defaults",
+       program.model_classes.empty()
+           ? "nnport looks for nn.Module subclasses and nn.Sequential models"
+           : fmt::format("give the expression that builds the model with --entry, e.g. --entry \"{}(...)\"",
+                         program.model_classes[0]));
+}
+
+void assign_paths(const pivot::LayerPtr& l, const std::string& path) {
+  if (!l->path.empty() || path.empty()) {
+    if (!path.empty()) return;  // shared layer: keeps its first path
+  }
+  l->path = path;
+  for (auto& [name, c] : l->children) assign_paths(c, path.empty() ? name : path + "." + name);
+}
+
+void flatten_outputs(const ValuePtr& v, std::vector<int>& out, const Location& loc) {
+  if (v->kind == Kind::Tensor) out.push_back(v->tensor);
+  else if (v->kind == Kind::Tuple || v->kind == Kind::List)
+    for (auto& x : *v->items) flatten_outputs(x, out, loc);
+  else if (v->kind == Kind::Dict)
+    for (auto& [k, x] : *v->dict) flatten_outputs(x, out, loc);
+  else
+    fail(loc, fmt::format("the model returns {} instead of tensors", evaluate::repr(v)));
+}
+
+std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& file, const Options& options) {
+  auto a = std::make_unique<Analysis>();
+  a->program.module = syntax::parse_module(source, file);
+  std::string fw = detect_framework(a->program.module);
+  Location top{file, 1, 1, 0, 0};
+  if (fw.empty())
+    fail(top, "no PyTorch or Keras import found", "nnport migrates files that import torch, keras or tensorflow");
+  if (fw == "mixed") fail(top, "the file imports both PyTorch and Keras/TensorFlow", "migrate one framework's file at a time");
+  if (fw == "keras")
+    fail(top, "Keras/TensorFlow source files are not supported yet (Keras -> PyTorch comes next)",
+         "this version migrates PyTorch -> Keras");
+  if (!options.to.empty() && options.to == fw)
+    fail(top, fmt::format("the file is already {} code", fw == "torch" ? "PyTorch" : "Keras"),
+         fmt::format("pass --to {}", fw == "torch" ? "keras" : "torch"));
+  a->program.framework = fw;
+  a->model.framework = fw;
+  frontends::TorchFrontend fe(a->program, a->model, a->sink);
+  fe.annotate(a->program.module);
+  evaluate::Interpreter in(a->program, a->model, fe, a->sink);
+  in.run_module();
+
+  // the entry expression
+  std::string entry = options.entry.empty() ? find_entry(in, a->program) : options.entry;
+  a->model.entry = entry;
+  syntax::Module em;
+  try {
+    em = syntax::parse_module(entry, "--entry");
+  } catch (MigrationError& e) {
+    e.diagnostic.message = "--entry is not a Python expression: " + e.diagnostic.message;
+    throw;
+  }
+  if (em.body.size() != 1 || em.body[0]->kind != syntax::StmtKind::Expr)
+    fail({"--entry", 1, 1, 0, (unsigned)entry.size()}, "--entry must be one Python expression",
+         "for example --entry \"AlexNet(num_classes=10)\"");
+  a->entry_modules.push_back(std::move(em));
+  syntax::Expr* entry_expr = a->entry_modules.back().body[0]->value.get();
+  ValuePtr root;
+  try {
+    root = in.eval(entry_expr);
+  } catch (MigrationError& e) {
+    if (e.diagnostic.loc.file == "--entry") e.diagnostic.message = "in --entry: " + e.diagnostic.message;
+    throw;
+  }
+  pivot::Model& m = a->model;
+  std::vector<std::string> input_names;
+  std::vector<bool> input_optional;
+  if (root->kind == Kind::Layer && root->layer->op == "sequential") {
+    m.root = root->layer;
+    m.style = "sequential";
+    m.name = entry;
+    input_names = {"x"};
+  } else if (root->kind == Kind::Instance && root->instance->cls->is_model) {
+    m.root = root->instance->layer;
+    m.style = "subclass";
+    m.name = root->instance->cls->name;
+    auto fwd = root->instance->cls->find("forward");
+    if (!fwd || !fwd->function) fail(root->instance->cls->def->loc, fmt::format("`{}` has no forward method", m.name));
+    const auto& params = fwd->function->def->params;
+    for (size_t i = 1; i < params.size(); ++i) {
+      if (params[i].star || params[i].double_star || params[i].name == "*" || params[i].name == "/") continue;
+      if (fwd->function->defaults[i]) continue;  // optional arguments keep their defaults
+      input_names.push_back(params[i].name);
+    }
+  } else {
+    fail({"--entry", 1, 1, 0, (unsigned)entry.size()},
+         fmt::format("--entry `{}` does not build a model (it gives {})", entry, evaluate::repr(root)),
+         "give an expression that returns an nn.Module or nn.Sequential");
+  }
+  assign_paths(m.root, "");
+  if (!options.input_shapes.empty() && options.input_shapes.size() != input_names.size())
+    fail({"--input-shape", 0, 0, 0, 0},
+         fmt::format("the model takes {} input(s) ({}) but {} --input-shape were given", input_names.size(),
+                     fmt::join(input_names, ", "), options.input_shapes.size()));
+  evaluate::Args args;
+  for (size_t i = 0; i < input_names.size(); ++i) {
+    pivot::Shape shape;
+    std::string dtype = "float32";
+    if (i < options.input_shapes.size()) {
+      shape.push_back(-1);
+      for (auto d : options.input_shapes[i].dims) shape.push_back(d);
+      dtype = options.input_shapes[i].dtype;
+    }
+    int v = m.new_value(shape, input_names[i]);
+    m.value(v).dtype = dtype;
+    if (shape.size() >= 3 && dtype.rfind("float", 0) == 0) m.value(v).source_layout = pivot::Layout::ChannelsFirst;
+    m.inputs.push_back({input_names[i], v});
+    args.positional.push_back(evaluate::tensor(v));
+    args.positional_exprs.push_back(nullptr);
+  }
+  ValuePtr result = in.call(root, args, entry_expr);
+  flatten_outputs(result, m.outputs, entry_expr->loc);
+  passes::infer_shapes(m);
+  pivot::verify(m);
+  return a;
+}
+
+Result failure(const MigrationError& e, std::string_view source, const std::string& file,
+               const std::vector<Diagnostic>& warnings = {}) {
+  Result r;
+  r.ok = false;
+  r.diagnostics = warnings;
+  r.diagnostics.push_back(e.diagnostic);
+  for (const auto& d : r.diagnostics)
+    r.rendered_diagnostics += render(d, d.loc.file == file ? source : std::string_view{}) + "\n";
+  return r;
+}
+
+void render_warnings(Result& r, const DiagnosticSink& sink, std::string_view source) {
+  r.diagnostics = sink.items;
+  for (const auto& d : sink.items) r.rendered_diagnostics += render(d, source) + "\n";
+}
+
+std::string header(const std::string& file, const Options& o, const std::string& style) {
+  std::string base = file.substr(file.find_last_of('/') == std::string::npos ? 0 : file.find_last_of('/') + 1);
+  return fmt::format("Generated by nnport {} from {}: --to {} --style {} --layout {}", kVersion, base, o.to, style,
+                     o.layout);
+}
+
+pivot::Layout native_layout(const std::string& to) {
+  return to == "keras" ? pivot::Layout::ChannelsLast : pivot::Layout::ChannelsFirst;
+}
+
+}  // namespace
+
+Result convert(std::string_view source, const std::string& file, const Options& options) {
+  std::unique_ptr<Analysis> a;
+  try {
+    if (options.to != "keras" && options.to != "torch")
+      fail({}, fmt::format("unknown target framework `{}`", options.to), "use --to keras or --to torch");
+    if (options.layout != "keep" && options.layout != "native")
+      fail({}, fmt::format("unknown layout `{}`", options.layout), "use --layout keep or --layout native");
+    if (!options.style.empty() && options.style != "sequential" && options.style != "subclass")
+      fail({}, fmt::format("unknown style `{}`", options.style), "use --style sequential or --style subclass");
+    a = analyse(source, file, options);
+    pivot::Model& m = a->model;
+    auto plan = passes::assign_layouts(m, native_layout(options.to), options.layout == "keep");
+    backends::EmitOptions eo;
+    eo.style = options.style.empty() ? m.style : options.style;
+    eo.keep_layout = options.layout == "keep";
+    eo.header = header(file, options, eo.style);
+    syntax::Module out = backends::emit_keras(a->program, m, plan, eo, a->sink);
+    Result r;
+    r.ok = true;
+    r.output = syntax::print_module(out);
+    render_warnings(r, a->sink, source);
+    return r;
+  } catch (const MigrationError& e) {
+    return failure(e, source, file, a ? a->sink.items : std::vector<Diagnostic>{});
+  }
+}
+
+Result inspect(std::string_view source, const std::string& file, const Options& options, const std::string& format) {
+  try {
+    auto a = analyse(source, file, options);
+    if (!options.to.empty()) passes::assign_layouts(a->model, native_layout(options.to), options.layout == "keep");
+    Result r;
+    r.ok = true;
+    if (format == "json") r.output = pivot::to_json(a->model) + "\n";
+    else if (format == "dot") r.output = pivot::to_dot(a->model);
+    else if (format == "text") r.output = pivot::to_text(a->model);
+    else fail({}, fmt::format("unknown format `{}`", format), "use --format text, json or dot");
+    render_warnings(r, a->sink, source);
+    return r;
+  } catch (const MigrationError& e) {
+    return failure(e, source, file);
+  }
+}
+
+namespace {
+
+using nlohmann::json;
+
+std::vector<long long> apply_steps(std::vector<long long> shape, const std::vector<catalog::Step>& steps) {
+  for (const auto& s : steps) {
+    if (s.op == "transpose") {
+      std::vector<long long> out;
+      for (int p : s.perm) out.push_back(shape.at(p));
+      shape = out;
+    }
+  }
+  return shape;
+}
+
+json steps_json(const std::vector<catalog::Step>& steps) {
+  json out = json::array();
+  for (const auto& s : steps) {
+    json j = {{"op", s.op}};
+    if (s.op == "transpose") j["perm"] = s.perm;
+    if (s.op == "reorder_blocks") j.update({{"axis", s.axis}, {"blocks", s.blocks}, {"order", s.order}});
+    out.push_back(j);
+  }
+  return out;
+}
+
+std::string substitute(std::string s, int layer, const std::string& dir) {
+  for (auto [key, val] : {std::pair<std::string, std::string>{"{l}", std::to_string(layer)}, {"{d}", dir}}) {
+    size_t p;
+    while ((p = s.find(key)) != std::string::npos) s.replace(p, key.size(), val);
+  }
+  return s;
+}
+
+// Source parameter shapes, from the layer's attributes (PyTorch layout).
+std::map<std::string, std::vector<long long>> torch_shapes(const pivot::Layer& l) {
+  std::map<std::string, std::vector<long long>> s;
+  auto A = [&](const char* k) { return l.attrs.at(k); };
+  const std::string& op = l.op;
+  if (op == "linear") {
+    s["weight"] = {A("out_features").as_int(), A("in_features").as_int()};
+    s["bias"] = {A("out_features").as_int()};
+  } else if (op.rfind("conv", 0) == 0) {
+    int rank = op[4] - '0';
+    std::vector<long long> w{A("out_channels").as_int(), A("in_channels").as_int() / A("groups").as_int()};
+    for (auto k : passes::expand(A("kernel_dim"), rank, 1)) w.push_back(k);
+    s["weight"] = w;
+    s["bias"] = {A("out_channels").as_int()};
+  } else if (op.rfind("batchnorm", 0) == 0) {
+    for (auto n : {"weight", "bias", "running_mean", "running_var"}) s[n] = {A("num_features").as_int()};
+  } else if (op == "layernorm") {
+    s["weight"] = s["bias"] = A("normalized_shape").as_ints();
+  } else if (op == "embedding") {
+    s["weight"] = {A("num_embeddings").as_int(), A("embedding_dim").as_int()};
+  } else if (op == "lstm" || op == "gru" || op == "rnn") {
+    long long gates = op == "lstm" ? 4 : op == "gru" ? 3 : 1;
+    long long h = A("hidden_size").as_int();
+    long long dirs = A("bidirectional").as_bool() ? 2 : 1;
+    for (long long k = 0; k < A("num_layers").as_int(); ++k)
+      for (const std::string d : {"", "_reverse"}) {
+        if (d == "_reverse" && dirs == 1) continue;
+        long long in = k == 0 ? A("input_size").as_int() : h * dirs;
+        std::string sfx = std::to_string(k) + d;
+        s["weight_ih_l" + sfx] = {gates * h, in};
+        s["weight_hh_l" + sfx] = {gates * h, h};
+        s["bias_ih_l" + sfx] = {gates * h};
+        s["bias_hh_l" + sfx] = {gates * h};
+      }
+  }
+  return s;
+}
+
+std::string keras_class_of(const catalog::OpDef& def) {
+  if (def.keras.empty()) return "";
+  const std::string& n = def.keras[0].names.at(0);
+  return n.substr(n.rfind('.') + 1);
+}
+
+}  // namespace
+
+Result weight_plan(std::string_view source, const std::string& file, const Options& options) {
+  try {
+    auto a = analyse(source, file, options);
+    pivot::Model& m = a->model;
+    bool keep = options.layout != "native";
+    auto plan = passes::assign_layouts(m, native_layout(options.to.empty() ? "keras" : options.to), keep);
+    const auto& cat = catalog::Catalog::get();
+    json inputs = json::array();
+    for (size_t i = 0; i < m.inputs.size(); ++i) {
+      const auto& v = m.value(m.inputs[i].value);
+      if (v.shape.empty())
+        fail({"--input-shape", 0, 0, 0, 0}, fmt::format("the shape of input `{}` is unknown", v.name),
+             "give it with --input-shape (without the batch dimension)");
+      json j = {{"name", v.name},
+                {"shape", std::vector<long long>(v.shape.begin() + 1, v.shape.end())},
+                {"dtype", v.dtype},
+                {"target_permutation", plan.input_permutations[i].empty() ? json(nullptr) : json(plan.input_permutations[i])},
+                {"high", nullptr}};
+      if (v.dtype.rfind("int", 0) == 0) {
+        long long high = -1;
+        for (const auto& n : m.nodes)
+          if (n.kind == "call" && n.op == "embedding" && std::find(n.inputs.begin(), n.inputs.end(), v.id) != n.inputs.end()) {
+            long long ne = m.find(n.module)->attrs.at("num_embeddings").as_int();
+            high = high < 0 ? ne : std::min(high, ne);
+          }
+        j["high"] = high < 0 ? 2 : high;
+      }
+      inputs.push_back(j);
+    }
+    json outputs = json::array();
+    for (size_t i = 0; i < m.outputs.size(); ++i) {
+      bool perm = plan.outputs_in_target_layout && !plan.output_permutations[i].empty();
+      outputs.push_back({{"name", "output" + std::to_string(i)},
+                         {"target_permutation", perm ? json(plan.output_permutations[i]) : json(nullptr)}});
+    }
+    // producers, to find the Flatten in front of a Linear
+    std::map<int, const pivot::Node*> producer;
+    for (const auto& n : m.nodes)
+      for (int o : n.outputs) producer[o] = &n;
+    json layers = json::array();
+    std::set<std::string> seen;
+    for (const auto& n : m.nodes) {
+      if (n.kind != "call" || seen.count(n.module)) continue;
+      seen.insert(n.module);
+      const auto* def = cat.op(n.op);
+      if (def->torch_tensor_params.empty()) continue;
+      auto layer = m.find(n.module);
+      auto shapes = torch_shapes(*layer);
+      json targets = json::array();
+      bool recurrent = n.op == "lstm" || n.op == "gru" || n.op == "rnn";
+      long long nl = recurrent ? layer->attrs.at("num_layers").as_int() : 1;
+      bool bidir = recurrent && layer->attrs.at("bidirectional").as_bool();
+      for (long long k = 0; k < nl; ++k) {
+        json tensors = json::array();
+        for (const std::string dir : {"", "_reverse"}) {
+          if (dir == "_reverse" && !bidir) continue;
+          for (const auto& rule : def->keras_weights) {
+            std::vector<std::string> from;
+            bool present = true;
+            for (const auto& f : rule.from) {
+              std::string name = substitute(f, (int)k, dir);
+              present &= shapes.count(name) > 0;
+              from.push_back(name);
+            }
+            // absent tensors: bias=False, affine=False
+            if (layer->attrs.count("bias") && layer->attrs.at("bias").is_bool() && !layer->attrs.at("bias").as_bool() &&
+                rule.from[0].find("bias") != std::string::npos)
+              continue;
+            if (layer->attrs.count("affine") && !layer->attrs.at("affine").as_bool() &&
+                (rule.name == "gamma" || rule.name == "beta"))
+              continue;
+            if (n.op == "layernorm" && ((rule.name == "gamma" && !layer->attrs.at("elementwise_affine").as_bool()) ||
+                                        (rule.name == "beta" && (!layer->attrs.at("bias").as_bool() ||
+                                                                 !layer->attrs.at("elementwise_affine").as_bool()))))
+              continue;
+            if (!present) fail(n.loc, "weight plan: missing source tensor " + from[0]);
+            auto shape = apply_steps(shapes[from[0]], rule.steps);
+            if (rule.combine == "stack") shape.insert(shape.begin(), (long long)from.size());
+            json steps = steps_json(rule.steps);
+            if (rule.combine == "stack")  // reorder applies to the stacked tensor's gate axis
+              for (auto& st : steps)
+                if (st["op"] == "reorder_blocks") st["axis"] = 1;
+            // a Dense after a channel-last Flatten: its input rows come in another order
+            if (n.op == "linear" && rule.name == "kernel") {
+              int v = n.inputs[0];
+              while (producer.count(v)) {
+                const pivot::Node* p = producer[v];
+                const auto* pd = cat.op(p->op);
+                if (p->op == "flatten") {
+                  auto it = p->attrs.find("flattened_layout");
+                  if (it != p->attrs.end()) {
+                    const auto& fs = m.value(p->inputs[0]).shape;
+                    std::vector<long long> from_shape(fs.begin() + 1, fs.end());
+                    std::vector<int> perm;
+                    for (int x : passes::to_channels_last(fs.size())) if (x > 0) perm.push_back(x - 1);
+                    steps.push_back({{"op", "permute_rows"}, {"axis", 0}, {"from_shape", from_shape}, {"perm", perm}});
+                  }
+                  break;
+                }
+                if (pd->layout != catalog::LayoutRule::Elementwise || p->inputs.empty()) break;
+                v = p->inputs[0];
+              }
+            }
+            tensors.push_back({{"name", (dir.empty() ? "" : std::string(dir == "_reverse" ? "backward/" : "forward/")) + rule.name},
+                               {"shape", shape},
+                               {"from", from},
+                               {"combine", rule.combine.empty() ? json(nullptr) : json(rule.combine)},
+                               {"steps", steps}});
+          }
+        }
+        std::string cls = keras_class_of(*def);
+        if (recurrent && bidir) cls = "Bidirectional";
+        targets.push_back({{"class", cls}, {"tensors", tensors}});
+      }
+      std::string source_class = def->torch.at(0).names.at(0);
+      source_class = source_class.substr(source_class.rfind('.') + 1);
+      layers.push_back({{"path", n.module}, {"op", n.op}, {"source_class", source_class}, {"targets", targets}});
+    }
+    json j = {{"version", 1},
+              {"source", {{"framework", m.framework}, {"file", file}}},
+              {"target", {{"framework", options.to.empty() ? "keras" : options.to}, {"layout", keep ? "keep" : "native"}}},
+              {"entry", m.entry},
+              {"inputs", inputs},
+              {"outputs", outputs},
+              {"layers", layers}};
+    Result r;
+    r.ok = true;
+    r.output = j.dump(2) + "\n";
+    render_warnings(r, a->sink, source);
+    return r;
+  } catch (const MigrationError& e) {
+    return failure(e, source, file);
+  }
+}
+
+std::string catalog_json() { return catalog::Catalog::get().to_json(); }
+
+}  // namespace nnport

@@ -1,0 +1,37 @@
+// The program half of the pivot: the source file's structure (classes, functions,
+// module-level names, statements) as a framework-neutral syntax tree whose framework
+// calls a frontend has replaced by PivotCall annotations. Backends print it back in
+// the target framework, which is how the migrated file keeps the source's shape.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pivot/model.h"
+#include "syntax/ast.h"
+
+namespace nnport::pivot {
+
+// One place in the source where a layer is constructed or an operation applied,
+// with every instance the entry's evaluation produced there.
+struct Site {
+  syntax::Expr* call = nullptr;
+  std::string op;
+  std::vector<LayerPtr> layers;  // constructor sites: the layers built here
+  std::vector<int> nodes;        // graph nodes created here (module calls, tensor ops)
+};
+
+struct Program {
+  std::string framework;  // source framework
+  syntax::Module module;
+  std::vector<Site> sites;
+  // Names the source defines at module level that build models: classes deriving from the
+  // framework's module base, and variables bound to models.
+  std::vector<std::string> model_classes;
+  int add_site(syntax::Expr* call, std::string op) {
+    sites.push_back(Site{call, std::move(op), {}, {}});
+    return static_cast<int>(sites.size()) - 1;
+  }
+};
+
+}  // namespace nnport::pivot

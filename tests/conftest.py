@@ -1,0 +1,52 @@
+"""Shared fixtures: where the repository is, and how to run the nnport command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PYTHON_DIR = REPO_ROOT / "python"
+
+try:
+    import nnport  # noqa: F401  (installed, e.g. `pip install -e .`)
+except ImportError:
+    # Run from a source tree: use its package, here and in every child process.
+    sys.path.insert(0, str(PYTHON_DIR))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PYTHON_DIR), os.environ.get("PYTHONPATH")) if p
+    )
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def examples_dir(repo_root: Path) -> Path:
+    return repo_root / "examples"
+
+
+@pytest.fixture(scope="session")
+def run_nnport():
+    """Run `python -m nnport ARGS...` and return the completed process (text output)."""
+
+    def run(*args: str | os.PathLike, check: bool = False) -> subprocess.CompletedProcess:
+        process = subprocess.run(
+            [sys.executable, "-m", "nnport", *map(str, args)],
+            capture_output=True,
+            check=False,
+            text=True,
+        )
+        if check and process.returncode != 0:
+            pytest.fail(
+                f"nnport {' '.join(map(str, args))} exited {process.returncode}:\n{process.stderr}"
+            )
+        return process
+
+    return run

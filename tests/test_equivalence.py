@@ -1,0 +1,152 @@
+"""Acceptance: every example network, migrated, computes the same function.
+
+For each scenario (source file × target style × layout) the engine migrates the
+file with `nnport convert`, the output must pass `ruff check` and
+`ruff format --check` unchanged, and `verify` must find every output within
+1e-5 of the source model's on random inputs, with the source's random weights
+copied over by `nnport weights`. Small inputs keep this fast; the paper's full
+protocol (100 trials, full-size inputs) lives in the benchmark.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from nnport import plan as planlib
+from nnport import verify, weights
+
+TRIALS = 10
+TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class Scenario:
+    file: str  # relative to examples/
+    entry: str
+    input_shapes: tuple[str, ...]
+    style: str  # target style
+    layout: str
+
+    @property
+    def id(self) -> str:
+        name = self.file.removeprefix("torch/").removesuffix(".py")
+        return f"{name}-to-{self.style}-{self.layout}"
+
+
+def cnn_scenarios(sequential_file: str, subclass_file: str, entry: str, shape: str):
+    """Both source styles into both target styles with --layout keep; native for the
+    style-preserving migrations, where only the layout changes."""
+    sources = {"sequential": (sequential_file, "model"), "subclass": (subclass_file, entry)}
+    for source_style, (file, source_entry) in sources.items():
+        for style in ("sequential", "subclass"):
+            yield Scenario(file, source_entry, (shape,), style, "keep")
+        yield Scenario(file, source_entry, (shape,), source_style, "native")
+
+
+SCENARIOS = [
+    *cnn_scenarios(
+        "torch/alexnet_seq.py", "torch/alexnet.py", "AlexNet(num_classes=10)", "3,64,64"
+    ),
+    *cnn_scenarios(
+        "torch/vgg16_seq.py",
+        "torch/vgg16.py",
+        "VGG(make_layers(cfgs['D']), num_classes=10)",
+        "3,64,64",
+    ),
+    Scenario("torch/resnet_small.py", "SmallResNet()", ("3,32,32",), "subclass", "keep"),
+    Scenario("torch/resnet_small.py", "SmallResNet()", ("3,32,32",), "subclass", "native"),
+    Scenario("torch/lstm_classifier.py", "LSTMClassifier()", ("int64:20",), "subclass", "keep"),
+]
+
+
+# Every model the scenarios migrate, plus the variants the files also define.
+EXAMPLES = sorted({(s.file, s.entry, s.input_shapes) for s in SCENARIOS}) + [
+    ("torch/vgg16.py", "vgg16_bn(num_classes=10)", ("3,64,64",)),
+]
+
+
+@pytest.fixture(scope="session")
+def ruff():
+    """The ruff command, or None: the lint checks are skipped without it."""
+    if shutil.which("ruff"):
+        return ["ruff"]
+    if importlib.util.find_spec("ruff"):
+        return [sys.executable, "-m", "ruff"]
+    return None
+
+
+@pytest.fixture(scope="session")
+def frameworks():
+    """verify runs each framework in its own process; they only need to be installed."""
+    for name in ("torch", "keras", "tensorflow"):
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed")
+
+
+def check_lint(ruff: list[str], path) -> None:
+    """The migrated file passes ruff's defaults unchanged, as in a fresh project
+    (`--isolated`: no configuration of this repository or the user applies)."""
+    for command in (["check"], ["format", "--check", "--diff"]):
+        process = subprocess.run(
+            [*ruff, *command, "--isolated", str(path)], capture_output=True, text=True, check=False
+        )
+        assert process.returncode == 0, (
+            f"ruff {' '.join(command)}:\n{process.stdout}{process.stderr}"
+        )
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_migrated_model_is_equivalent(
+    scenario, frameworks, ruff, examples_dir, run_nnport, tmp_path
+):
+    src = examples_dir / scenario.file
+    out = tmp_path / "out.py"
+    shapes = [arg for shape in scenario.input_shapes for arg in ("--input-shape", shape)]
+    process = run_nnport(
+        "convert", src, "--to", "keras", "--style", scenario.style, "--layout", scenario.layout,
+        "--entry", scenario.entry, *shapes, "-o", out,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    assert out.is_file()
+
+    if ruff is not None:
+        check_lint(ruff, out)
+
+    report = verify.verify(
+        src, out, scenario.entry, scenario.input_shapes, trials=TRIALS, tolerance=TOLERANCE
+    )
+    assert report["ok"], verify.format_table(report)
+
+
+def input_spec(shape: str) -> dict:
+    """A plan input from an `--input-shape` value; token ids stay below every vocabulary."""
+    dtype, _, dims = shape.rpartition(":")
+    return {
+        "name": "x",
+        "shape": [int(d) for d in dims.split(",")],
+        "dtype": dtype or "float32",
+        "high": 100,
+    }
+
+
+@pytest.mark.parametrize(
+    "file, entry, input_shapes", EXAMPLES, ids=[f"{file}:{entry}" for file, entry, _ in EXAMPLES]
+)
+def test_example_runs_in_torch(file, entry, input_shapes, frameworks, examples_dir, tmp_path):
+    """The examples themselves build and run, so an equivalence failure is the migration's."""
+    src, pt, out = examples_dir / file, tmp_path / "model.pt", tmp_path / "out.npz"
+    request = {"model": str(src), "entry": entry}
+    weights.run_worker("torch", "init", {**request, "seed": 0, "out": str(pt)}, tmp_path)
+    plan = {"inputs": [input_spec(shape) for shape in input_shapes]}
+    inputs = planlib.random_inputs(plan, 2, np.random.default_rng(0))
+    np.savez(tmp_path / "inputs.npz", **{str(i): array for i, array in enumerate(inputs)})
+    request |= {"weights": str(pt), "inputs": str(tmp_path / "inputs.npz"), "out": str(out)}
+    weights.run_worker("torch", "run", request, tmp_path)
+    with np.load(out) as outputs:
+        assert outputs["0"].shape[0] == 2 and np.isfinite(outputs["0"]).all()
