@@ -46,7 +46,7 @@ pip=(.venv/bin/python -m pip)
 # torch is pinned: an unpinned torch pulls the multi-GB CUDA build. setuptools and wheel let
 # the C++ build read the pinned tree-sitter sdists (cmake/TreeSitter.cmake).
 requirements=(torch==2.13.0 tensorflow-cpu==2.21.0 keras==3.15.1 h5py
-              pytest ruff matplotlib scikit-learn setuptools wheel)
+              pytest ruff matplotlib scikit-learn setuptools wheel pybind11==3.1.0)
 stamp=.venv/.nnport-requirements
 if [[ ! -f $stamp || "$(cat "$stamp")" != "${requirements[*]}" ]]; then
   step "installing Python packages into .venv"
@@ -64,7 +64,7 @@ if ((demo)); then
   (
     set -x
     .venv/bin/nnport convert examples/torch/alexnet.py --to keras \
-      --entry "AlexNet(num_classes=10)" -o build/demo/alexnet_keras.py
+      --entry "AlexNet(num_classes=10)" --input-shape 3,64,64 -o build/demo/alexnet_keras.py
   )
   step "demo: checking that both models compute the same function"
   (

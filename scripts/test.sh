@@ -8,14 +8,19 @@ step() { printf '\n==> %s\n' "$*"; }
 
 if [[ ! -x .venv/bin/python ]]; then
   bash scripts/setup.sh --no-demo
-else
-  step "re-installing nnport into .venv"
-  .venv/bin/python -m pip install . --no-deps -q
 fi
 
+# One incremental CMake tree builds the unit tests, the command and the extension module;
+# the module and the package's Python files are then copied over the installed package,
+# so the tests run the sources of this checkout without a full wheel rebuild.
 step "building the C++ tree (build/cpp)"
-cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$PWD/.venv/bin/python"
+py="$PWD/.venv/bin/python"
+cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release -DNNPORT_BUILD_PYTHON=ON -DPython3_EXECUTABLE="$py" \
+  -Dpybind11_DIR="$("$py" -c 'import pybind11; print(pybind11.get_cmake_dir())')"
 cmake --build build/cpp -j"${NNPORT_JOBS:-2}"
+pkg=$("$py" -c 'import nnport, os; print(os.path.dirname(nnport.__file__))')
+cp build/cpp/_core*.so "$pkg/"
+cp python/nnport/*.py "$pkg/"
 
 status=0
 step "C++ unit tests"

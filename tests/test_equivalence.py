@@ -150,3 +150,20 @@ def test_example_runs_in_torch(file, entry, input_shapes, frameworks, examples_d
     weights.run_worker("torch", "run", request, tmp_path)
     with np.load(out) as outputs:
         assert outputs["0"].shape[0] == 2 and np.isfinite(outputs["0"]).all()
+
+
+def test_weights_command_writes_keras_weights(frameworks, examples_dir, run_nnport, tmp_path):
+    """`nnport weights` end to end, as a user runs it after `nnport convert`."""
+    src, out = examples_dir / "torch/lstm_classifier.py", tmp_path / "lstm_keras.py"
+    shape = ["--input-shape", "int64:20"]
+    run_nnport("convert", src, "--to", "keras", *shape, "-o", out, check=True)
+    pt, h5 = tmp_path / "lstm.pt", tmp_path / "lstm.weights.h5"
+    request = {"model": str(src), "entry": "LSTMClassifier()", "seed": 0, "out": str(pt)}
+    weights.run_worker("torch", "init", request, tmp_path)
+
+    process = run_nnport("weights", src, out, pt, "-o", h5, *shape)
+    assert process.returncode == 0, process.stderr
+    assert h5.stat().st_size > 0
+
+    process = run_nnport("weights", src, out, pt, "-o", tmp_path / "lstm.h5", *shape)
+    assert process.returncode == 2 and ".weights.h5" in process.stderr

@@ -97,7 +97,8 @@ struct Expr {
   std::shared_ptr<PivotCall> pivot; // set by a frontend on Call nodes it recognised
   std::string comment;              // a trailing `# comment` on this element's line inside a bracketed list
                                     // (own-line comments above the element come first, each ended by '\n';
-                                    // own-line comments after the last element follow, each after a '\v')
+                                    // own-line comments after the last element follow, each after a '\v';
+                                    // a comment right after the opening bracket: a first line "\f# ...\n")
   bool parenthesized = false;       // written inside parentheses in the source (the printer keeps them where
                                     // ruff does); a Tuple: has its own parentheses (`return a, b` has none)
   bool magic_trailing_comma = false;  // List/Tuple/Set/Dict/Call/Subscript: the source ended the elements

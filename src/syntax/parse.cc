@@ -210,6 +210,7 @@ class Lifter {
                 const std::function<Expr*()>& last_elem) {
     uint32_t count = ts_node_child_count(container);
     std::string pending;  // own-line comments waiting for the next element
+    std::string open_comment;
     bool last_was_comma = false;
     int last_elem_line = -1;
     Expr* prev = nullptr;
@@ -224,8 +225,9 @@ class Lifter {
         if (prev && !cm->own_line && cm->line == last_elem_line) {
           append_trailing(*prev, t);
         } else if (!cm->own_line && !prev) {
-          // `[  # comment` right after the opening bracket: keep it with the first element.
-          pending += t + "\n";
+          // `[  # comment` right after the opening bracket: kept on the first element,
+          // in a first line that starts with '\f'.
+          open_comment = open_comment.empty() ? t : open_comment + "  " + t;
         } else {
           pending += t + "\n";
         }
@@ -243,6 +245,10 @@ class Lifter {
         if (!pending.empty()) {
           prev->comment = pending + prev->comment;
           pending.clear();
+        }
+        if (!open_comment.empty()) {
+          prev->comment = "\f" + open_comment + "\n" + prev->comment;
+          open_comment.clear();
         }
       }
     }
@@ -364,10 +370,7 @@ class Lifter {
       uint32_t count = ts_node_named_child_count(n);
       for (uint32_t i = 0; i < count; ++i) {
         TSNode c = ts_node_named_child(n, i);
-        if (type_of(c) == "comment") {
-          if (Cmt* cm = comment_at(ts_node_start_byte(c))) (void)cm;  // left to the statement
-          continue;
-        }
+        if (type_of(c) == "comment") continue;  // left to the statement
         inner = c;
         found = true;
       }
@@ -635,10 +638,7 @@ class Lifter {
     bool any_f = false;
     for (uint32_t i = 0; i < count; ++i) {
       TSNode c = ts_node_named_child(n, i);
-      if (type_of(c) == "comment") {
-        if (Cmt* cm = comment_at(ts_node_start_byte(c))) (void)cm;
-        continue;
-      }
+      if (type_of(c) == "comment") continue;  // left to the statement
       ExprPtr part = lift_string(c);
       any_f = any_f || part->is_fstring;
       e->values.push_back(part);
@@ -816,7 +816,6 @@ class Lifter {
 
   // Parameters of a def (`parameters`) or a lambda (`lambda_parameters`).
   bool lift_params(TSNode n, std::vector<Parameter>& out, bool* comma_out) {
-    std::vector<Expr> dummy_holder;  // comments on parameters go to a holder expr
     std::vector<std::shared_ptr<Expr>> holders;
     bool comma = elements(
         n,
@@ -1009,8 +1008,33 @@ class Lifter {
       note(s, n, colon_before(n, body), false);
       TSNode clause = first_named(n);
       s->text = text(clause);
+      bool has_comment = false;
       for (auto& c : cmts_)
-        if (c.begin >= ts_node_start_byte(clause) && c.end <= ts_node_end_byte(clause)) c.used = true;
+        if (c.begin >= ts_node_start_byte(clause) && c.end <= ts_node_end_byte(clause)) c.used = has_comment = true;
+      // The items are lifted too when they are in the subset (targets = context
+      // expressions, names[i].second = the `as` target's text); else only `text` is kept.
+      if (!has_comment) {
+        try {
+          uint32_t count = ts_node_named_child_count(clause);
+          for (uint32_t i = 0; i < count; ++i) {
+            TSNode item = ts_node_named_child(clause, i);
+            if (type_of(item) != "with_item") continue;
+            TSNode v = field(item, "value");
+            if (type_of(v) == "as_pattern") {
+              s->targets.push_back(lift_expr(first_named(v)));
+              s->names.push_back({"", text(field(v, "alias"))});
+            } else {
+              s->targets.push_back(lift_expr(v));
+              s->names.push_back({"", ""});
+            }
+          }
+          // `with (a, b):` parenthesised items and trailing commas keep the verbatim text.
+          if (type_of(ts_node_child(clause, 0)) == "(" ) throw MigrationError(Diagnostic{});
+        } catch (const MigrationError&) {
+          s->targets.clear();
+          s->names.clear();
+        }
+      }
       s->body = lift_block(body);
       return s;
     }
@@ -1073,11 +1097,41 @@ class Lifter {
   }
 
   StmtPtr lift_decorated(TSNode n) {
+    // Decorators keep their comments in Expr::comment: own-line ones above a decorator
+    // lead it; one at the end of its line trails it; ones between the last decorator and
+    // the `def` follow (after '\v').
     std::vector<ExprPtr> decorators;
+    std::string pending;
+    auto take = [&](TSNode c) {
+      Cmt* cm = comment_at(ts_node_start_byte(c));
+      if (!cm) return;
+      cm->used = true;
+      std::string t = comment_text(*cm);
+      if (!cm->own_line && !decorators.empty()) append_trailing(*decorators.back(), t);
+      else pending += t + "\n";
+    };
     uint32_t count = ts_node_named_child_count(n);
     for (uint32_t i = 0; i < count; ++i) {
       TSNode c = ts_node_named_child(n, i);
-      if (type_of(c) == "decorator") decorators.push_back(lift_expr(first_named(c)));
+      if (type_of(c) == "comment") {
+        take(c);
+      } else if (type_of(c) == "decorator") {
+        decorators.push_back(lift_expr(first_named(c)));
+        decorators.back()->comment = pending + decorators.back()->comment;
+        pending.clear();
+        for (uint32_t k = 0; k < ts_node_named_child_count(c); ++k) {
+          TSNode cc = ts_node_named_child(c, k);
+          if (type_of(cc) == "comment") take(cc);
+        }
+      }
+    }
+    if (!pending.empty() && !decorators.empty()) {
+      size_t start = 0;
+      while (start < pending.size()) {
+        size_t nl = pending.find('\n', start);
+        decorators.back()->comment += "\v" + pending.substr(start, nl - start);
+        start = nl + 1;
+      }
     }
     TSNode def = field(n, "definition");
     StmtPtr s = type_of(def) == "class_definition" ? lift_class(def, decorators) : lift_def(def, decorators);
@@ -1132,9 +1186,6 @@ class Lifter {
       else s->names.push_back({text(c), ""});
     }
     s->magic_trailing_comma = comma && s->kind == StmtKind::ImportFrom;
-    for (auto& c : cmts_)
-      if (c.begin >= ts_node_start_byte(n) && c.end <= ts_node_end_byte(n) && c.line != line_of(ts_node_end_byte(n)))
-        c.used = true;  // comments inside a parenthesised import list are dropped with its layout
   }
 
   StmtPtr lift_expression_statement(TSNode n) {
@@ -1346,13 +1397,6 @@ class Lifter {
   }
 };
 
-size_t count_nodes(TSNode n) {
-  size_t total = 1;
-  uint32_t count = ts_node_child_count(n);
-  for (uint32_t i = 0; i < count; ++i) total += count_nodes(ts_node_child(n, i));
-  return total;
-}
-
 }  // namespace
 
 Module parse_module(std::string_view text, const std::string& file) {
@@ -1378,7 +1422,6 @@ size_t parse_only(std::string_view text) {
     }
   }
   ts_tree_cursor_delete(&cursor);
-  (void)count_nodes;
   return count;
 }
 

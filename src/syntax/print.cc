@@ -897,6 +897,9 @@ enum Prec {
   P_ATOM,
 };
 
+// Parentheses the source wrote around an expression (a Tuple's flag means its own ones).
+bool sp(const Expr& e) { return e.parenthesized && e.kind != ExprKind::Tuple; }
+
 int binop_prec(const std::string& op) {
   if (op == "|") return P_BOR;
   if (op == "^") return P_BXOR;
@@ -993,7 +996,25 @@ bool is_decimal_int_spelling(const Expr& e) {
   return !(t.size() > 1 && t[0] == '0' && std::isalpha(static_cast<unsigned char>(t[1])));
 }
 
-// Decodes a string literal's spelling (shared with the parser's rules) to compare
+void append_utf8(std::string& out, unsigned long cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// Decodes a string literal's spelling (the parser's rules) to compare
 // against the node's value.
 bool decode_spelling(const std::string& raw, std::string& out, std::string& prefix, std::string& quote,
                      std::string& body) {
@@ -1023,14 +1044,44 @@ bool decode_spelling(const std::string& raw, std::string& out, std::string& pref
     char n = body[++k];
     switch (n) {
       case '\n': break;
+      case '\r': if (k + 1 < body.size() && body[k + 1] == '\n') ++k; break;
       case '\\': out += '\\'; break;
       case '\'': out += '\''; break;
       case '"': out += '"'; break;
+      case 'a': out += '\a'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
       case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
       case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'v': out += '\v'; break;
+      case 'x': case 'u': case 'U': {
+        size_t len = n == 'x' ? 2 : n == 'u' ? 4 : 8;
+        unsigned long cp = std::strtoul(body.substr(k + 1, len).c_str(), nullptr, 16);
+        k += len;
+        append_utf8(out, cp);
+        break;
+      }
+      case 'N': {
+        size_t close = body.find('}', k);
+        out += '\\';
+        out += body.substr(k, close == std::string::npos ? std::string::npos : close - k + 1);
+        k = close == std::string::npos ? body.size() : close;
+        break;
+      }
       default:
-        return false;  // other escapes: treat as "cannot compare", the caller keeps the spelling
+        if (n >= '0' && n <= '7') {
+          unsigned v = static_cast<unsigned>(n - '0');
+          int digits = 1;
+          while (digits < 3 && k + 1 < body.size() && body[k + 1] >= '0' && body[k + 1] <= '7') {
+            v = v * 8 + static_cast<unsigned>(body[++k] - '0');
+            ++digits;
+          }
+          append_utf8(out, v);
+        } else {
+          out += '\\';
+          out += n;
+        }
     }
   }
   return true;
@@ -1043,23 +1094,49 @@ std::string normalize_string_spelling(const std::string& raw, bool docstring) {
   while (i < raw.size() && raw[i] != '"' && raw[i] != '\'') ++i;
   if (i >= raw.size()) return raw;
   prefix = raw.substr(0, i);
-  // Lowercase prefixes except R (ruff keeps `R`); drop `u`.
-  std::string np;
+  // ruff's prefix: `r`/`R` first (its case kept), then lowercase `b`/`f`/`t`; `u` dropped.
+  std::string np, rest;
   for (char c : prefix) {
     if (c == 'u' || c == 'U') continue;
-    if (c == 'R') np += c;
-    else np += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c == 'r' || c == 'R') np += c;
+    else rest += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
+  np += rest;
   char q = raw[i];
   size_t qlen = raw.size() - i >= 6 && raw.compare(i, 3, std::string(3, q)) == 0 ? 3 : 1;
   if (raw.size() < i + 2 * qlen) return raw;
   body = raw.substr(i + qlen, raw.size() - i - 2 * qlen);
   bool is_raw = np.find('r') != std::string::npos || np.find('R') != std::string::npos;
   bool is_f = np.find('f') != std::string::npos;
+  if (!np.empty() && (np[0] == 'r' || np[0] == 'R')) {
+    // raw: no escapes to normalise
+  } else {
+    bool is_bytes = np.find('b') != std::string::npos;
+    std::string nb;
+    for (size_t k = 0; k < body.size(); ++k) {
+      char c = body[k];
+      if (c != '\\' || k + 1 >= body.size()) {
+        nb += c;
+        continue;
+      }
+      char n = body[k + 1];
+      nb += c;
+      nb += n;
+      ++k;
+      size_t len = n == 'x' ? 2 : (n == 'u' && !is_bytes) ? 4 : (n == 'U' && !is_bytes) ? 8 : 0;
+      if (len) {
+        for (size_t j = 0; j < len && k + 1 < body.size() && std::isxdigit(static_cast<unsigned char>(body[k + 1])); ++j)
+          nb += static_cast<char>(std::tolower(static_cast<unsigned char>(body[++k])));
+      } else if (n == 'N' && !is_bytes && k + 1 < body.size() && body[k + 1] == '{') {
+        while (k + 1 < body.size() && body[k] != '}') nb += static_cast<char>(std::toupper(static_cast<unsigned char>(body[++k])));
+      }
+    }
+    body = nb;
+  }
   if (qlen == 3) {
     // Triple-quoted: prefer """ unless the body contains `"` in a way that breaks.
-    if (q == '"') return np + raw.substr(i);
-    if (body.find('"') != std::string::npos || (!body.empty() && body.back() == '"') ) return np + raw.substr(i);
+    if (q == '"') return np + std::string(qlen, q) + body + std::string(qlen, q);
+    if (body.find('"') != std::string::npos || (!body.empty() && body.back() == '"') ) return np + std::string(qlen, q) + body + std::string(qlen, q);
     return np + "\"\"\"" + body + "\"\"\"";
   }
   (void)docstring;
@@ -1078,12 +1155,12 @@ std::string normalize_string_spelling(const std::string& raw, bool docstring) {
   }
   if (is_f && body.find('{') != std::string::npos) {
     // Quotes inside replacement fields cannot be re-escaped: keep unless no quotes at all.
-    if (singles + doubles > 0) return np + raw.substr(i);
+    if (singles + doubles > 0) return np + std::string(qlen, q) + body + std::string(qlen, q);
   }
   char pref = doubles > singles ? '\'' : '"';
   if (is_raw) {
     // Raw strings can't re-escape: switch only if the body lacks the preferred quote.
-    if (q == pref || body.find(pref) != std::string::npos) return np + raw.substr(i);
+    if (q == pref || body.find(pref) != std::string::npos) return np + std::string(qlen, q) + body + std::string(qlen, q);
     return np + pref + body + pref;
   }
   std::string out;
@@ -1141,12 +1218,15 @@ std::string quote_value(const std::string& v) {
 std::string string_literal(const Expr& e) {
   if (e.is_fstring) return normalize_string_spelling(e.text.empty() ? e.name : e.text, false);
   if (!e.name.empty() && e.values.empty()) {
+    // The source spelling is kept (normalised like ruff) while it still holds the value.
     std::string value, prefix, quote, body;
-    bool decodable = decode_spelling(e.name, value, prefix, quote, body);
-    if (!decodable || value == e.text) {
-      // The spelling still holds the value (escapes we don't decode are trusted as unchanged).
-      if (decodable || true) return normalize_string_spelling(e.name, false);
+    bool bytes = false;
+    for (char c : e.name) {
+      if (c == '"' || c == '\'') break;
+      if (c == 'b' || c == 'B') bytes = true;
     }
+    if (bytes || (decode_spelling(e.name, value, prefix, quote, body) && value == e.text))
+      return normalize_string_spelling(e.name, false);
   }
   return quote_value(e.text);
 }
@@ -1158,6 +1238,13 @@ bool is_multiline_string(const Expr& e) {
 }
 
 // ---- comments ---------------------------------------------------------------
+
+// The comment after an opening bracket, kept on the first element ("\f# ...\n").
+std::string open_bracket_comment(const std::string& first_comment) {
+  if (first_comment.empty() || first_comment[0] != '\f') return "";
+  size_t nl = first_comment.find('\n');
+  return first_comment.substr(1, nl == std::string::npos ? std::string::npos : nl - 1);
+}
 
 std::string normalize_comment(const std::string& c) {
   std::string t = c;
@@ -1185,6 +1272,10 @@ bool is_pragma(const std::string& c) {
 void split_element_comment(const std::string& full, std::vector<std::string>& above, std::string& trailing,
                            std::vector<std::string>* below = nullptr) {
   std::string c = full.substr(0, full.find('\v'));
+  if (!c.empty() && c[0] == '\f') {
+    size_t nl = c.find('\n');
+    c = nl == std::string::npos ? std::string() : c.substr(nl + 1);
+  }
   if (below) {
     size_t v = full.find('\v');
     while (v != std::string::npos) {
@@ -1240,11 +1331,14 @@ class PyFormatter {
 
   // ---- parentheses helpers (ruff's builders) --------------------------------
   template <class F>
-  void parenthesized(const char* open, F&& content, const char* close) {
+  void parenthesized(const char* open, F&& content, const char* close, const std::string& open_comment = "") {
     Level cur = level;
     int cur_id = optional_parens_id;
     auto indented = [&] {
-      b.group([&] { b.soft_block_indent(content); });
+      b.group([&] {
+        trailing_comment(open_comment);
+        b.soft_block_indent(content);
+      });
     };
     LevelScope scope(*this, Level::Parenthesized);
     b.text(open);
@@ -1360,8 +1454,6 @@ class PyFormatter {
 
   // Variant used by all callers: handles comments after commas properly.
   void join_comma(const std::vector<Entry>& entries, bool magic, bool one_or_more = false, bool no_trailing = false) {
-    bool any_comment = false;
-    for (auto& e : entries) any_comment = any_comment || !e.comment.empty();
     for (size_t i = 0; i < entries.size(); ++i) {
       std::vector<std::string> above, below;
       std::string trailing;
@@ -1389,7 +1481,6 @@ class PyFormatter {
       }
     }
     if (!entries.empty() && magic && !no_trailing) b.expand_parent();
-    (void)any_comment;
   }
 
   // ---- expressions ---------------------------------------------------------
@@ -1488,13 +1579,18 @@ class PyFormatter {
 
   void format_string(const Expr& e) {
     if (!e.values.empty() && e.is_fstring) {
-      // Concatenated literals with f-strings: the parts, one per line when they don't fit.
-      in_parens_group([&] {
-        for (size_t i = 0; i < e.values.size(); ++i) {
-          if (i) in_parens_soft_or_space();
-          b.text(string_literal(*e.values[i]));
-        }
-      });
+      // Concatenated literals with f-strings: merged when that fits, else one part per line.
+      std::string merged = merged_concatenation(e);
+      auto parts = [&] {
+        in_parens_group([&] {
+          for (size_t i = 0; i < e.values.size(); ++i) {
+            if (i) in_parens_soft_or_space();
+            b.text(string_literal(*e.values[i]));
+          }
+        });
+      };
+      if (merged.empty()) parts();
+      else b.best_fitting({[&] { b.text(merged); }, parts});
       return;
     }
     if (!e.values.empty() && !e.is_fstring) {
@@ -1533,18 +1629,40 @@ class PyFormatter {
 
   // The single literal ruff writes for a concatenation that fits on one line, or "".
   std::string merged_concatenation(const Expr& e) {
+    bool any_f = false;
+    std::vector<std::pair<std::string, bool>> bodies;  // (body, is_f)
     for (auto& v : e.values) {
-      std::string prefix;
-      for (char c : v->name) {
-        if (c == '"' || c == '\'') break;
-        prefix += c;
-      }
-      for (char c : prefix)
-        if (c != 'u' && c != 'U') return "";
       std::string lit = string_literal(*v);
-      if (lit.size() >= 6 && (lit.compare(lit.size() - 3, 3, "\"\"\"") == 0 || lit.compare(lit.size() - 3, 3, "'''") == 0)) return "";
+      size_t q = lit.find_first_of("\"'");
+      if (q == std::string::npos) return "";
+      std::string prefix = lit.substr(0, q);
+      bool is_f = false;
+      for (char c : prefix) {
+        char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (l == 'f') is_f = true;
+        else return "";  // raw/bytes/unicode prefixes: kept apart
+      }
+      if (lit.size() - q < 2 || lit[q] != '"' || lit.back() != '"') return "";
+      if (lit.size() - q >= 6 && lit.compare(q, 3, "\"\"\"") == 0) return "";
+      std::string body = lit.substr(q + 1, lit.size() - q - 2);
+      if (is_f && body.find('"') != std::string::npos) return "";
+      any_f = any_f || is_f;
+      bodies.push_back({body, is_f});
     }
-    return quote_value(e.text);
+    if (!any_f) return quote_value(e.text);
+    std::string out = "f\"";
+    for (auto& [body, is_f] : bodies) {
+      if (is_f) {
+        out += body;
+        continue;
+      }
+      for (char c : body) {
+        if (c == '{') out += "{{";
+        else if (c == '}') out += "}}";
+        else out += c;
+      }
+    }
+    return out + "\"";
   }
 
   // ---- collections ----------------------------------------------------------
@@ -1563,7 +1681,8 @@ class PyFormatter {
       return;
     }
     auto entries = item_entries(e.items);
-    parenthesized(open, [&] { join_comma(entries, e.magic_trailing_comma); }, close);
+    parenthesized(open, [&] { join_comma(entries, e.magic_trailing_comma); }, close,
+                  open_bracket_comment(e.items[0]->comment));
   }
 
   enum class TupleMode { Default, Preserve, Never, OptionalParens, NeverPreserve };
@@ -1595,7 +1714,8 @@ class PyFormatter {
       return;
     }
     if (e.parenthesized && mode != TupleMode::NeverPreserve) {
-      parenthesized("(", [&] { join_comma(entries, e.magic_trailing_comma); }, ")");
+      parenthesized("(", [&] { join_comma(entries, e.magic_trailing_comma); }, ")",
+                    open_bracket_comment(e.items[0]->comment));
       return;
     }
     switch (mode) {
@@ -1652,7 +1772,8 @@ class PyFormatter {
                          },
                          v->comment});
     }
-    parenthesized("{", [&] { join_comma(entries, e.magic_trailing_comma); }, "}");
+    parenthesized("{", [&] { join_comma(entries, e.magic_trailing_comma); }, "}",
+                  open_bracket_comment(e.values[0]->comment));
   }
 
   // ---- attribute / call / subscript ----------------------------------------
@@ -1669,7 +1790,7 @@ class PyFormatter {
     while (true) {
       if (e->kind == ExprKind::Attribute) {
         const Expr& v = *e->object;
-        if (v.parenthesized || prec(v) < P_ATOM) {
+        if (sp(v) || prec(v) < P_ATOM) {
           root_parenthesized = true;
           break;
         }
@@ -1677,7 +1798,7 @@ class PyFormatter {
         e = &v;
       } else if (is_call_like(*e)) {
         const Expr& inner = *e->object;
-        if (inner.parenthesized || prec(inner) < P_ATOM) break;
+        if (sp(inner) || prec(inner) < P_ATOM) break;
         e = &inner;
       } else {
         break;
@@ -1710,7 +1831,7 @@ class PyFormatter {
   void attribute(const Expr& e, Chain c = Chain::Default) {
     Chain layout = apply_in_node(c, e);
     const Expr& v = *e.object;
-    bool parenthesize = is_decimal_int_spelling(v) || v.parenthesized || prec(v) < P_ATOM;
+    bool parenthesize = is_decimal_int_spelling(v) || sp(v) || prec(v) < P_ATOM;
     auto inner = [&] {
       chain_value(v, layout == Chain::Fluent ? Chain::Fluent : Chain::NonFluent, parenthesize);
       if (layout == Chain::Fluent && (parenthesize || is_call_like(v))) b.soft();
@@ -1725,7 +1846,7 @@ class PyFormatter {
     Chain layout = apply_in_node(c, e);
     const Expr& f = *e.object;
     auto inner = [&] {
-      chain_value(f, layout, f.parenthesized || prec(f) < P_ATOM);
+      chain_value(f, layout, sp(f) || prec(f) < P_ATOM);
       arguments(e.args, e.magic_trailing_comma);
     };
     if (c == Chain::Default && layout == Chain::Fluent) b.group(inner);
@@ -1762,7 +1883,8 @@ class PyFormatter {
       return;
     }
     auto entries = argument_entries(args);
-    parenthesized("(", [&] { b.group([&] { join_comma(entries, magic); }); }, ")");
+    parenthesized("(", [&] { b.group([&] { join_comma(entries, magic); }); }, ")",
+                  args[0].value ? open_bracket_comment(args[0].value->comment) : std::string());
   }
 
   static bool is_simple_slice_part(const Expr& e) {
@@ -1806,7 +1928,7 @@ class PyFormatter {
     Chain layout = apply_in_node(c, e);
     const Expr& v = *e.object;
     auto inner = [&] {
-      chain_value(v, layout, v.parenthesized || prec(v) < P_ATOM);
+      chain_value(v, layout, sp(v) || prec(v) < P_ATOM);
       const Expr& idx = *e.items[0];
       parenthesized("[", [&] {
         if (idx.kind == ExprKind::Tuple && !idx.parenthesized) {
@@ -1861,7 +1983,7 @@ class PyFormatter {
   }
 
   void push_operand(const Expr& x, bool needs, Flat& out) {
-    if (!needs && !x.parenthesized && is_binary_like(x)) flatten(x, out);
+    if (!needs && !sp(x) && is_binary_like(x)) flatten(x, out);
     else out.operands.push_back({&x, needs});
   }
 
@@ -1931,6 +2053,7 @@ class PyFormatter {
       if (start == i) format_operand(f.operands[start]);
       else in_parens_group([&] { format_flat_range(f, start, i); });
       bool is_pow = f.ops[i] == "**" && !f.operands[i].parens && !f.operands[i + 1].parens &&
+                    !sp(*f.operands[i].e) && !sp(*f.operands[i + 1].e) &&
                     is_simple_power_operand(*f.operands[i].e) && is_simple_power_operand(*f.operands[i + 1].e);
       if (is_pow) in_parens_soft();
       else in_parens_soft_or_space();
@@ -2028,7 +2151,7 @@ class PyFormatter {
     }
   }
 
-  void lambda(const Expr& e) {
+  void lambda(const Expr& e, bool assignment = false) {
     b.text("lambda");
     if (!e.params.empty()) {
       b.space();
@@ -2036,7 +2159,11 @@ class PyFormatter {
     }
     b.text(":");
     b.space();
-    operand(*e.object, P_LAMBDA);
+    if (assignment) {
+      b.fits_expanded(false, PMode::Flat, -1, [&] { operand(*e.object, P_LAMBDA); });
+    } else {
+      operand(*e.object, P_LAMBDA);
+    }
   }
 
   void parameter(const Parameter& p) {
@@ -2082,13 +2209,19 @@ class PyFormatter {
       case ExprKind::Subscript: {
         if (fluent_chain(e)) return OptParens::Multiline;
         const Expr& v = *e.object;
-        if (prec(v) < P_ATOM || v.parenthesized) return OptParens::Never;  // parenthesized value
+        if (prec(v) < P_ATOM || sp(v)) return OptParens::Never;  // parenthesized value
         if (e.kind == ExprKind::Attribute && is_decimal_int_spelling(v)) return OptParens::Never;
-        return needs_parentheses(v);
+        OptParens inner = needs_parentheses(v);
+        if (e.kind == ExprKind::Subscript && inner == OptParens::BestFit && return_annotation_ == &e) {
+          // ruff: a subscript return annotation doesn't use the best-fit layout (it would
+          // expand before the parameters); with no parameters it gets optional parentheses.
+          return return_annotation_params_ ? OptParens::Never : OptParens::Multiline;
+        }
+        return inner;
       }
       case ExprKind::UnaryOp: {
         const Expr& v = *e.object;
-        if (prec(v) < (e.name == "not" ? P_NOT : P_UNARY) || v.parenthesized) return OptParens::Never;
+        if (prec(v) < (e.name == "not" ? P_NOT : P_UNARY) || sp(v)) return OptParens::Never;
         return needs_parentheses(v);
       }
       case ExprKind::Starred:
@@ -2103,15 +2236,6 @@ class PyFormatter {
         return OptParens::Never;
     }
     return OptParens::Multiline;
-  }
-
-  // Call chains with at least two call-like attribute accesses (ruff's fluent layout).
-  bool is_fluent(const Expr& e) {
-    // Count `.attr(...)` / `.attr[...]` links in the chain; ruff switches to the fluent
-    // layout (one `.method()` per line) only when the chain has 2+ such links and
-    // doesn't fit. We approximate: never fluent (keeps the plain layout).
-    (void)e;
-    return false;
   }
 
   static bool has_own_parentheses(const Expr& e) {
@@ -2234,7 +2358,7 @@ class PyFormatter {
           return;
         case ExprKind::Attribute:
           visit_child(*e.object);
-          if (has_own_parentheses(*e.object) || prec(*e.object) < P_ATOM || e.object->parenthesized) update(1);
+          if (has_own_parentheses(*e.object) || prec(*e.object) < P_ATOM || sp(*e.object)) update(1);
           last = &e;
           return;
         case ExprKind::UnaryOp:
@@ -2294,7 +2418,7 @@ class PyFormatter {
       if (!x) return false;
       if (x->kind == ExprKind::Subscript) return false;
       if (has_own_parentheses(*x) && own_parens_non_empty(*x)) return true;
-      return x->parenthesized;
+      return sp(*x);
     };
     if (is_paren(v.last)) return true;
     return v.first_expr && !v.first_token && is_paren(v.first_expr);
@@ -2599,7 +2723,7 @@ class PyFormatter {
         break;
       case StmtKind::With:
         b.text("with ");
-        b.text(s.text);
+        with_items(s);
         clause_body(s, s.body, Suite::Other);
         break;
       case StmtKind::Other:
@@ -2609,6 +2733,8 @@ class PyFormatter {
   }
 
   bool docstring_context_ = false;
+  const Expr* return_annotation_ = nullptr;
+  bool return_annotation_params_ = false;
   int verbatim_indent_ = 0;  // current indentation level for verbatim statements
 
   void verbatim(const Stmt& s) {
@@ -2630,8 +2756,6 @@ class PyFormatter {
         while (lead < static_cast<int>(ln.size()) && ln[static_cast<size_t>(lead)] == ' ') ++lead;
         bool blank = lead == static_cast<int>(ln.size());
         if (!blank) {
-          int target = std::max(0, lead - orig + now) - now;  // the printer adds `now` itself? no: text is raw
-          (void)target;
           int new_lead = std::max(0, lead - orig + now);
           // The printer's pending indent only applies to the first line; later lines are raw.
           out += std::string(static_cast<size_t>(new_lead), ' ') + ln.substr(static_cast<size_t>(lead));
@@ -2647,6 +2771,42 @@ class PyFormatter {
     trailing_comment(s.trailing_comment);
   }
 
+  // ruff's WithItemsLayout for items lifted by the parser; verbatim text otherwise.
+  void with_items(const Stmt& s) {
+    if (s.targets.empty() || s.targets.size() != s.names.size()) {
+      b.text(s.text);
+      return;
+    }
+    auto item = [&](size_t i, bool single) {
+      const Expr& e = *s.targets[i];
+      if (single) maybe_parenthesize(e, Parenthesize::IfBreaksParenthesizedNested);
+      else expr(e, Parens::Never);
+      if (!s.names[i].second.empty()) b.text(" as " + s.names[i].second);
+    };
+    if (s.targets.size() == 1) {
+      const Expr& e = *s.targets[0];
+      if (s.names[0].second.empty() || sp(e)) {
+        maybe_parenthesize(e, Parenthesize::IfBreaks);
+        if (!s.names[0].second.empty()) b.text(" as " + s.names[0].second);
+        return;
+      }
+      if (can_omit_optional_parentheses(e)) {
+        optional_parentheses([&] { item(0, true); });
+        return;
+      }
+    }
+    parenthesize_if_expands([&] {
+      for (size_t i = 0; i < s.targets.size(); ++i) {
+        if (i) {
+          b.text(",");
+          b.soft_or_space();
+        }
+        item(i, s.targets.size() == 1);
+      }
+      if (s.targets.size() > 1) b.if_breaks([&] { b.text(","); });
+    });
+  }
+
   void clause_header_end(const Stmt& s) {
     b.text(":");
     trailing_comment(s.trailing_comment);
@@ -2658,6 +2818,7 @@ class PyFormatter {
       b.hard();
       bool saved = docstring_context_;
       docstring_context_ = kind == Suite::Function || kind == Suite::Class;
+      if (body.empty()) b.text("pass");  // a body built empty still has to be Python
       suite_with_docstring(body, kind);
       docstring_context_ = saved;
     });
@@ -2668,8 +2829,6 @@ class PyFormatter {
     // Only the first statement of a function/class/module body is a docstring.
     if (body.empty()) return;
     bool saved = docstring_context_;
-    std::vector<StmtPtr> rest;
-    (void)rest;
     // suite() formats statements; docstring detection uses docstring_context_ for the first.
     first_is_docstring_ = docstring_context_ && is_docstring(*body[0]);
     docstring_context_ = false;
@@ -2690,7 +2849,8 @@ class PyFormatter {
       } else {
         const Stmt& prev = *body[i - 1];
         bool empty_after_docstring = i == 1 && first_doc && (kind == Suite::TopLevel || kind == Suite::Class);
-        if (is_def(s) || trailing_def(prev)) {
+        bool separated = !s.leading_comments.empty() && s.leading_comments.back().empty();
+        if (trailing_def(prev) || (is_def(s) && !separated)) {
           bool stub = s.kind == StmtKind::FunctionDef && prev.kind == StmtKind::FunctionDef && only_ellipsis(prev.body) &&
                       !s.blank_line_before;
           if (!stub) {
@@ -2703,6 +2863,8 @@ class PyFormatter {
           } else {
             b.hard();
           }
+        } else if (is_def(s)) {
+          lines_top_or_nested(s, kind);  // comments set apart from the def keep the source's lines
         } else if (is_import(prev) && (!is_import(s) || !s.leading_comments.empty())) {
           if (kind == Suite::TopLevel && empty_lines(s) >= 2) {
             b.empty_line();
@@ -2722,6 +2884,7 @@ class PyFormatter {
         leading_comments(s);
         docstring(*s.value);
         trailing_comment(s.trailing_comment);
+        own_line_trailing(s);
       } else {
         statement(s);
       }
@@ -2766,8 +2929,20 @@ class PyFormatter {
 
   void decorators(const Stmt& s) {
     for (auto& d : s.decorators) {
+      std::vector<std::string> above, below;
+      std::string trailing;
+      split_element_comment(d->comment, above, trailing, &below);
+      for (auto& c : above) {
+        b.text(normalize_comment(c));
+        b.hard();
+      }
       b.text("@");
       maybe_parenthesize(*d, Parenthesize::Optional);
+      trailing_comment(trailing);
+      for (auto& c : below) {
+        b.hard();
+        b.text(normalize_comment(c));
+      }
       b.hard();
     }
   }
@@ -2809,7 +2984,10 @@ class PyFormatter {
       params();
       if (s.returns) {
         b.text(" -> ");
+        return_annotation_ = s.returns.get();
+        return_annotation_params_ = !s.params.empty();
         maybe_parenthesize(*s.returns, s.params.empty() ? Parenthesize::IfBreaksParenthesized : Parenthesize::IfBreaks);
+        return_annotation_ = nullptr;
       }
     });
     clause_body(s, s.body, Suite::Function);
@@ -2870,7 +3048,7 @@ class PyFormatter {
   bool is_attribute_with_parenthesized_value(const Expr& t) {
     switch (t.kind) {
       case ExprKind::Attribute:
-        return has_own_parentheses(*t.object) || t.object->parenthesized || prec(*t.object) < P_ATOM ||
+        return has_own_parentheses(*t.object) || sp(*t.object) || prec(*t.object) < P_ATOM ||
                is_attribute_with_parenthesized_value(*t.object);
       case ExprKind::Subscript:
         return true;
@@ -2921,7 +3099,6 @@ class PyFormatter {
     b.buf = &scratch;
     fmt();
     b.buf = saved;
-    std::vector<Elems> vars_backup;
     for (auto& e : scratch) {
       if (e.k == EK::ExpandParent || (e.k == EK::Line && (e.line == LineMode::Hard || e.line == LineMode::Empty)) ||
           (e.k == EK::Text && e.multiline) || (e.k == EK::StartGroup && e.gmode == GMode::Expand))
@@ -2963,7 +3140,7 @@ class PyFormatter {
 
   void maybe_parenthesize_value(const Expr& v) {
     if (v.kind == ExprKind::Lambda) {
-      parenthesize_if_expands([&] { expr_inner(v); });
+      parenthesize_if_expands([&] { lambda(v, true); });
     } else {
       maybe_parenthesize(v, Parenthesize::IfBreaks);
     }
@@ -3097,17 +3274,13 @@ class PyFormatter {
       bool decodable = decode_spelling(raw, value, p2, quote, b2);
       if (decodable && value != e.text) body = escape_docstring(e.text);
       if (qlen == 1) {
-        // Single-quoted docstring: unescape quotes that no longer need escaping.
-        std::string t;
-        for (size_t k = 0; k < body.size(); ++k) {
-          if (body[k] == '\\' && k + 1 < body.size() && (body[k + 1] == '\'' || body[k + 1] == '"')) {
-            t += body[k + 1];
-            ++k;
-            continue;
-          }
-          t += body[k];
-        }
-        body = t;
+        // ruff keeps a one-quote docstring one-quoted: whitespace trimmed, quotes normalised.
+        size_t a = body.find_first_not_of(" \t");
+        size_t z = body.find_last_not_of(" \t");
+        std::string trimmed = a == std::string::npos ? std::string() : body.substr(a, z - a + 1);
+        if (!trimmed.empty() && trimmed.back() == '\\') trimmed = body.substr(a == std::string::npos ? 0 : a);
+        b.text(normalize_string_spelling(np + std::string(1, q) + trimmed + std::string(1, q), true));
+        return;
       }
     } else {
       body = escape_docstring(e.text);
@@ -3193,8 +3366,6 @@ std::string print_module(const Module& module) {
   if (!module.trailing_comments.empty()) {
     if (!module.body.empty()) {
       const Stmt& last = *module.body.back();
-      bool blank = !module.trailing_comments.empty();
-      (void)blank;
       f.b.hard();
       if (PyFormatter::trailing_def(last)) {
         f.b.empty_line();

@@ -154,6 +154,7 @@ class Emitter {
       for (auto& x : translate_stmt_guarded(s, Ctx{})) body.push_back(x);
     }
     // imports first, then helper layers, then the translated file
+    std::vector<StmtPtr> helpers = helper_classes();  // before the imports: they use layers and ops
     std::vector<StmtPtr> head;
     auto imp = std::make_shared<Stmt>();
     imp->kind = StmtKind::Import;
@@ -176,7 +177,7 @@ class Emitter {
       if (s->kind == StmtKind::Import || s->kind == StmtKind::ImportFrom) head.push_back(s);
       else rest.push_back(s);
     }
-    for (auto& h : helper_classes()) head.push_back(h);
+    for (auto& h : helpers) head.push_back(h);
     // the module docstring stays first, under the header comment
     if (!rest.empty() && rest[0]->kind == StmtKind::Expr && rest[0]->value && rest[0]->value->kind == ExprKind::String) {
       rest[0]->leading_comments.insert(rest[0]->leading_comments.begin(), head[0]->leading_comments.begin(),
@@ -744,8 +745,12 @@ class Emitter {
     bool first = true;
     for (const auto& c : inst) {
       std::map<int, std::vector<int>> mine;
+      // the first child's transpose moves to the container's caller, unless the container
+      // is the model itself
+      int first_child = c == M.root ? 0 : 1;
       for (const auto& n : M.nodes)
-        if (n.parent == c->path && n.child_index > 0 && !n.input_permutations.empty() && !n.input_permutations[0].empty())
+        if (n.parent == c->path && n.child_index >= first_child && !n.input_permutations.empty() &&
+            !n.input_permutations[0].empty())
           mine[n.child_index] = n.input_permutations[0];
       if (!first && mine != out)
         throw NotTranslatable{loc, "this container needs different layout changes in different uses"};
@@ -805,6 +810,10 @@ class Emitter {
       for (auto& y : translate_elements({x}, ctx)) out.push_back(y);
       ++k;
     }
+    bool is_root = std::find(inst.begin(), inst.end(), M.root) != inst.end();
+    if (is_root && !LP.outputs_in_target_layout && !LP.output_permutations.empty() &&
+        !LP.output_permutations[0].empty())
+      out.push_back(permute_layer(LP.output_permutations[0]));
     if (out.size() == 1 && out[0]->kind == ExprKind::Starred) return syntax::call(syntax::dotted("keras.Sequential"), {syntax::pos(out[0]->object)});
     return sequential(out);
   }

@@ -1,0 +1,284 @@
+#include "syntax/parse.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace nnport::syntax {
+namespace {
+
+Module parse(const std::string& text) { return parse_module(text, "test.py"); }
+
+const Expr& value_of(const Module& m, size_t i) { return *m.body.at(i)->value; }
+
+TEST(ParseTest, LocationOfNestedCall) {
+  Module m = parse("import torch\nx = foo(a, bar(1, 2))\n");
+  ASSERT_EQ(m.body.size(), 2u);
+  const Stmt& s = *m.body[1];
+  EXPECT_EQ(s.kind, StmtKind::Assign);
+  EXPECT_EQ(s.loc.line, 2);
+  EXPECT_EQ(s.loc.column, 1);
+  const Expr& call = *s.value;
+  ASSERT_EQ(call.kind, ExprKind::Call);
+  EXPECT_EQ(call.loc.line, 2);
+  EXPECT_EQ(call.loc.column, 5);
+  const Expr& inner = *call.args.at(1).value;
+  ASSERT_EQ(inner.kind, ExprKind::Call);
+  EXPECT_EQ(inner.loc.line, 2);
+  EXPECT_EQ(inner.loc.column, 12);
+  EXPECT_EQ(inner.loc.begin, 13u + 11u);  // "import torch\n" is 13 bytes
+  EXPECT_EQ(inner.loc.end, inner.loc.begin + 9u);
+  EXPECT_EQ(inner.loc.file, "test.py");
+  EXPECT_EQ(inner.object->name, "bar");
+  EXPECT_EQ(inner.args.at(1).value->int_value, 2);
+  EXPECT_EQ(inner.args.at(1).value->loc.column, 19);
+}
+
+TEST(ParseTest, LocationInsideMultiLineCall) {
+  Module m = parse("model = nn.Sequential(\n    nn.Linear(4, 8),\n    nn.ReLU(),\n)\n");
+  const Expr& seq = value_of(m, 0);
+  ASSERT_EQ(seq.args.size(), 2u);
+  EXPECT_EQ(seq.args[1].value->loc.line, 3);
+  EXPECT_EQ(seq.args[1].value->loc.column, 5);
+  EXPECT_TRUE(seq.magic_trailing_comma);
+}
+
+TEST(ParseTest, SyntaxErrorUnclosedParenthesis) {
+  try {
+    parse("x = (1,");
+    FAIL() << "expected a MigrationError";
+  } catch (const MigrationError& e) {
+    EXPECT_EQ(e.diagnostic.loc.line, 1);
+    EXPECT_EQ(e.diagnostic.loc.column, 5);
+    EXPECT_EQ(e.diagnostic.loc.file, "test.py");
+    EXPECT_NE(e.diagnostic.message.find("syntax error"), std::string::npos) << e.diagnostic.message;
+    EXPECT_NE(e.diagnostic.message.find("`(`"), std::string::npos) << e.diagnostic.message;
+    EXPECT_NE(e.diagnostic.hint.find("fix the Python syntax"), std::string::npos);
+  }
+}
+
+TEST(ParseTest, SyntaxErrorInDefHeader) {
+  try {
+    parse("import os\n\ndef f(:\n    pass\n");
+    FAIL() << "expected a MigrationError";
+  } catch (const MigrationError& e) {
+    EXPECT_EQ(e.diagnostic.loc.line, 3);
+    EXPECT_GE(e.diagnostic.loc.column, 6);
+    EXPECT_EQ(e.diagnostic.message.rfind("syntax error: ", 0), 0u) << e.diagnostic.message;
+  }
+}
+
+TEST(ParseTest, SyntaxErrorUnexpectedToken) {
+  try {
+    parse("x = 1\ny = )\n");
+    FAIL() << "expected a MigrationError";
+  } catch (const MigrationError& e) {
+    EXPECT_EQ(e.diagnostic.loc.line, 2);
+    EXPECT_NE(e.diagnostic.message.find("syntax error"), std::string::npos);
+  }
+}
+
+TEST(ParseTest, ElifChainBecomesNestedIf) {
+  Module m = parse("if a:\n    x = 1\nelif b:\n    x = 2\nelif c:\n    x = 3\nelse:\n    x = 4\n");
+  const Stmt& s = *m.body.at(0);
+  ASSERT_EQ(s.kind, StmtKind::If);
+  EXPECT_FALSE(s.is_elif);
+  ASSERT_EQ(s.orelse.size(), 1u);
+  const Stmt& e1 = *s.orelse[0];
+  EXPECT_EQ(e1.kind, StmtKind::If);
+  EXPECT_TRUE(e1.is_elif);
+  EXPECT_EQ(e1.value->name, "b");
+  ASSERT_EQ(e1.orelse.size(), 1u);
+  const Stmt& e2 = *e1.orelse[0];
+  EXPECT_TRUE(e2.is_elif);
+  ASSERT_EQ(e2.orelse.size(), 1u);
+  EXPECT_EQ(e2.orelse[0]->kind, StmtKind::Assign);
+  EXPECT_EQ(e2.orelse[0]->value->int_value, 4);
+}
+
+TEST(ParseTest, SubscriptWithTupleIndex) {
+  Module m = parse("x[a, b]\ny[1:2, ::3]\nz[0]\n");
+  const Expr& x = value_of(m, 0);
+  ASSERT_EQ(x.kind, ExprKind::Subscript);
+  ASSERT_EQ(x.items.size(), 1u);
+  EXPECT_EQ(x.items[0]->kind, ExprKind::Tuple);
+  EXPECT_EQ(x.items[0]->items.size(), 2u);
+  EXPECT_FALSE(x.items[0]->parenthesized);
+  const Expr& y = value_of(m, 1);
+  const Expr& t = *y.items[0];
+  ASSERT_EQ(t.kind, ExprKind::Tuple);
+  ASSERT_EQ(t.items[0]->kind, ExprKind::Slice);
+  EXPECT_EQ(t.items[0]->items[0]->int_value, 1);
+  EXPECT_EQ(t.items[0]->items[1]->int_value, 2);
+  const Expr& s2 = *t.items[1];
+  ASSERT_EQ(s2.items.size(), 3u);
+  EXPECT_EQ(s2.items[0], nullptr);
+  EXPECT_EQ(s2.items[1], nullptr);
+  EXPECT_EQ(s2.items[2]->int_value, 3);
+  EXPECT_EQ(value_of(m, 2).items[0]->kind, ExprKind::Int);
+}
+
+TEST(ParseTest, CallArguments) {
+  Module m = parse("f(a, *rest, key=1, **options)\n");
+  const Expr& c = value_of(m, 0);
+  ASSERT_EQ(c.args.size(), 4u);
+  EXPECT_TRUE(c.args[0].name.empty());
+  EXPECT_TRUE(c.args[1].star);
+  EXPECT_EQ(c.args[1].value->name, "rest");
+  EXPECT_EQ(c.args[2].name, "key");
+  EXPECT_EQ(c.args[2].value->int_value, 1);
+  EXPECT_TRUE(c.args[3].double_star);
+  EXPECT_FALSE(c.magic_trailing_comma);
+}
+
+TEST(ParseTest, Parameters) {
+  Module m = parse("def f(a, b: int = 3, *args, c, d=None, **kwargs) -> int:\n    pass\n"
+                   "def g(x, *, y=1):\n    pass\n");
+  const Stmt& f = *m.body.at(0);
+  ASSERT_EQ(f.kind, StmtKind::FunctionDef);
+  EXPECT_EQ(f.name, "f");
+  ASSERT_EQ(f.params.size(), 6u);
+  EXPECT_EQ(f.params[1].name, "b");
+  EXPECT_EQ(f.params[1].annotation->name, "int");
+  EXPECT_EQ(f.params[1].default_value->int_value, 3);
+  EXPECT_TRUE(f.params[2].star);
+  EXPECT_EQ(f.params[2].name, "args");
+  EXPECT_EQ(f.params[4].default_value->kind, ExprKind::None);
+  EXPECT_TRUE(f.params[5].double_star);
+  EXPECT_EQ(f.returns->name, "int");
+  const Stmt& g = *m.body.at(1);
+  ASSERT_EQ(g.params.size(), 3u);
+  EXPECT_EQ(g.params[1].name, "*");
+  EXPECT_FALSE(g.params[1].star);
+}
+
+TEST(ParseTest, DecoratorsAndClassBases) {
+  Module m = parse("@torch.no_grad()\n@staticmethod\ndef f():\n    pass\n\n"
+                   "class A(B, metaclass=M):\n    \"\"\"Doc.\"\"\"\n\n    x = 1\n");
+  const Stmt& f = *m.body.at(0);
+  ASSERT_EQ(f.decorators.size(), 2u);
+  EXPECT_EQ(f.decorators[0]->kind, ExprKind::Call);
+  EXPECT_EQ(f.decorators[1]->name, "staticmethod");
+  EXPECT_EQ(f.loc.line, 1);
+  const Stmt& a = *m.body.at(1);
+  ASSERT_EQ(a.kind, StmtKind::ClassDef);
+  ASSERT_EQ(a.bases.size(), 2u);
+  EXPECT_EQ(a.bases[0].value->name, "B");
+  EXPECT_EQ(a.bases[1].name, "metaclass");
+  ASSERT_EQ(a.body.size(), 2u);
+  EXPECT_EQ(a.body[0]->kind, StmtKind::Expr);
+  EXPECT_EQ(a.body[0]->value->kind, ExprKind::String);
+  EXPECT_EQ(a.body[0]->value->text, "Doc.");
+  EXPECT_TRUE(a.body[1]->blank_line_before);
+  EXPECT_TRUE(a.blank_line_before);
+}
+
+TEST(ParseTest, StringsAndNumbers) {
+  Module m = parse(R"(a = "tab\there\n" 'and \'more\''
+b = f"x={x!r}"
+c = 0x1F
+d = 1e-05
+e = 1_000
+g = r"\d+"
+)");
+  EXPECT_EQ(value_of(m, 0).text, "tab\there\nand 'more'");
+  EXPECT_EQ(value_of(m, 0).values.size(), 2u);
+  EXPECT_TRUE(value_of(m, 1).is_fstring);
+  EXPECT_EQ(value_of(m, 1).text, "f\"x={x!r}\"");
+  EXPECT_EQ(value_of(m, 2).int_value, 31);
+  EXPECT_EQ(value_of(m, 2).text, "0x1F");
+  EXPECT_EQ(value_of(m, 3).kind, ExprKind::Float);
+  EXPECT_DOUBLE_EQ(value_of(m, 3).float_value, 1e-05);
+  EXPECT_EQ(value_of(m, 3).text, "1e-05");
+  EXPECT_EQ(value_of(m, 4).int_value, 1000);
+  EXPECT_EQ(value_of(m, 5).text, "\\d+");
+}
+
+TEST(ParseTest, OperatorsAndComparisons) {
+  Module m = parse("x = not a and b or c\ny = a not in b is not c\nz = -x ** 2\nw = a if b else c\n");
+  const Expr& x = value_of(m, 0);
+  ASSERT_EQ(x.kind, ExprKind::BoolOp);
+  EXPECT_EQ(x.name, "or");
+  EXPECT_EQ(x.items[0]->kind, ExprKind::BoolOp);
+  EXPECT_EQ(x.items[0]->items[0]->kind, ExprKind::UnaryOp);
+  const Expr& y = value_of(m, 1);
+  ASSERT_EQ(y.kind, ExprKind::Compare);
+  ASSERT_EQ(y.ops.size(), 2u);
+  EXPECT_EQ(y.ops[0], "not in");
+  EXPECT_EQ(y.ops[1], "is not");
+  const Expr& z = value_of(m, 2);
+  ASSERT_EQ(z.kind, ExprKind::UnaryOp);
+  EXPECT_EQ(z.object->kind, ExprKind::BinOp);
+  EXPECT_EQ(z.object->name, "**");
+  EXPECT_EQ(value_of(m, 3).kind, ExprKind::IfExp);
+}
+
+TEST(ParseTest, Comments) {
+  Module m = parse("import torch\n\n# leading one\n# leading two\nx = 1  # trailing\n"
+                   "layers = [\n    a,  # first\n    # before b\n    b,\n    # after b\n]\n# end\n");
+  const Stmt& x = *m.body.at(1);
+  ASSERT_EQ(x.leading_comments.size(), 2u);
+  EXPECT_EQ(x.leading_comments[0], "# leading one");
+  EXPECT_EQ(x.trailing_comment, "# trailing");
+  EXPECT_TRUE(x.blank_line_before);
+  const Expr& list = *m.body.at(2)->value;
+  ASSERT_EQ(list.items.size(), 2u);
+  EXPECT_EQ(list.items[0]->comment, "# first");
+  EXPECT_EQ(list.items[1]->comment, "# before b\n\v# after b");
+  EXPECT_TRUE(list.magic_trailing_comma);
+  ASSERT_EQ(m.trailing_comments.size(), 1u);
+  EXPECT_EQ(m.trailing_comments[0], "# end");
+}
+
+TEST(ParseTest, UnsupportedExpressionIsLocatedError) {
+  try {
+    parse("import torch\ny = {k: v for k, v in pairs}\n");
+    FAIL() << "expected a MigrationError";
+  } catch (const MigrationError& e) {
+    EXPECT_EQ(e.diagnostic.loc.line, 2);
+    EXPECT_EQ(e.diagnostic.loc.column, 5);
+    EXPECT_EQ(e.diagnostic.message, "unsupported Python construct: dict comprehension");
+    EXPECT_FALSE(e.diagnostic.hint.empty());
+  }
+}
+
+TEST(ParseTest, UnsupportedStatementsKeptVerbatim) {
+  Module m = parse("try:\n    import numpy\nexcept ImportError:\n    numpy = None\n"
+                   "with open(p) as f:\n    data = f.read()\ndel x\n");
+  ASSERT_EQ(m.body.size(), 3u);
+  EXPECT_EQ(m.body[0]->kind, StmtKind::Other);
+  EXPECT_EQ(m.body[0]->text.rfind("try:", 0), 0u);
+  EXPECT_EQ(m.body[1]->kind, StmtKind::With);
+  EXPECT_EQ(m.body[1]->text, "open(p) as f");
+  ASSERT_EQ(m.body[1]->body.size(), 1u);
+  EXPECT_EQ(m.body[2]->kind, StmtKind::Other);
+  EXPECT_EQ(m.body[2]->text, "del x");
+}
+
+TEST(ParseTest, ImportsAndAssignments) {
+  Module m = parse("import torch.nn as nn, os\nfrom ..pkg import (a as b, c)\na = b = 3\n"
+                   "x: int = 5\ny += 1\nreturn_value, other = f()\n");
+  const Stmt& i = *m.body[0];
+  ASSERT_EQ(i.names.size(), 2u);
+  EXPECT_EQ(i.names[0].first, "torch.nn");
+  EXPECT_EQ(i.names[0].second, "nn");
+  const Stmt& f = *m.body[1];
+  EXPECT_EQ(f.module, "..pkg");
+  ASSERT_EQ(f.names.size(), 2u);
+  EXPECT_EQ(f.names[0].second, "b");
+  EXPECT_EQ(m.body[2]->targets.size(), 2u);
+  EXPECT_EQ(m.body[3]->kind, StmtKind::AnnAssign);
+  EXPECT_EQ(m.body[3]->annotation->name, "int");
+  EXPECT_EQ(m.body[4]->kind, StmtKind::AugAssign);
+  EXPECT_EQ(m.body[4]->op, "+=");
+  EXPECT_EQ(m.body[5]->targets[0]->kind, ExprKind::Tuple);
+  EXPECT_FALSE(m.body[5]->targets[0]->parenthesized);
+}
+
+TEST(ParseTest, ParseOnlyCountsNodes) {
+  EXPECT_GT(parse_only("x = foo(1, 2)\n"), 5u);
+  EXPECT_GT(parse_only("def f():\n    return [i for i in range(3)]\n"), 10u);
+}
+
+}  // namespace
+}  // namespace nnport::syntax
