@@ -271,6 +271,13 @@ Result failure(const MigrationError& e, std::string_view source, const std::stri
   return r;
 }
 
+// A bug in nnport, not in the user's file: say so plainly.
+MigrationError internal_error(const std::exception& e, const std::string& file) {
+  return MigrationError(Diagnostic{Severity::Error, Location{file, 0, 0, 0, 0},
+                                   std::string("internal error in nnport: ") + e.what(),
+                                   "please report this with the model file"});
+}
+
 void render_warnings(Result& r, const DiagnosticSink& sink, std::string_view source) {
   r.diagnostics = sink.items;
   for (const auto& d : sink.items) r.rendered_diagnostics += render(d, source) + "\n";
@@ -312,6 +319,8 @@ Result convert(std::string_view source, const std::string& file, const Options& 
     return r;
   } catch (const MigrationError& e) {
     return failure(e, source, file, a ? a->sink.items : std::vector<Diagnostic>{});
+  } catch (const std::exception& e) {
+    return failure(internal_error(e, file), source, file);
   }
 }
 
@@ -329,6 +338,8 @@ Result inspect(std::string_view source, const std::string& file, const Options& 
     return r;
   } catch (const MigrationError& e) {
     return failure(e, source, file);
+  } catch (const std::exception& e) {
+    return failure(internal_error(e, file), source, file);
   }
 }
 
@@ -515,7 +526,7 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
                 v = p->inputs[0];
               }
             }
-            tensors.push_back({{"name", (dir.empty() ? "" : std::string(dir == "_reverse" ? "backward/" : "forward/")) + rule.name},
+            tensors.push_back({{"name", (bidir ? std::string(dir == "_reverse" ? "backward/" : "forward/") : "") + rule.name},
                                {"shape", shape},
                                {"from", from},
                                {"combine", rule.combine.empty() ? json(nullptr) : json(rule.combine)},
@@ -544,6 +555,8 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
     return r;
   } catch (const MigrationError& e) {
     return failure(e, source, file);
+  } catch (const std::exception& e) {
+    return failure(internal_error(e, file), source, file);
   }
 }
 

@@ -27,7 +27,7 @@ constexpr int kMaxLoop = 100000;
 const char* kBuiltins[] = {"range", "len",   "int",    "float", "str",      "bool",     "list",  "tuple",
                            "dict",  "enumerate", "zip", "min",  "max",      "sum",      "abs",   "round",
                            "isinstance", "print", "super", "getattr", "setattr", "hasattr", "sorted",
-                           "reversed", "any", "all", "divmod", "pow"};
+                           "reversed", "any", "all", "divmod", "pow", "input", "open", "eval", "exec", "__import__"};
 
 bool is_number(const ValuePtr& v) { return v->kind == Kind::Int || v->kind == Kind::Float || v->kind == Kind::Bool; }
 double as_double(const ValuePtr& v) {
@@ -87,8 +87,8 @@ void Interpreter::run_module() {
         s->value->items[0]->kind == ExprKind::Name && s->value->items[0]->name == "__name__")
       continue;
     exec(s, f);
+    globals_ = f.locals;  // functions called by later module-level code see these names
   }
-  globals_ = f.locals;
 }
 
 ValuePtr Interpreter::eval(Expr* e) {
@@ -349,6 +349,7 @@ ValuePtr Interpreter::attribute(const ValuePtr& obj, const std::string& name, Ex
         return m;
       }
       if (name == "training") return boolean(false);  // migration analyses inference mode
+      if (name == "add_module" || name == "register_module") return method(obj, name);
       if (obj->instance->cls->is_model && obj->instance->layer)
         return frontend.layer_attribute(*this, layer(obj->instance->layer), name, at);
       fail(at->loc, fmt::format("`{}` object has no attribute `{}`", obj->instance->cls->name, name),
@@ -876,8 +877,14 @@ ValuePtr Interpreter::call_method(const ValuePtr& m, Args& args, Expr* at) {
   ValuePtr self = m->self;
   if (self->kind == Kind::Tensor) return frontend.tensor_method(*this, self, name, args, at);
   if (self->kind == Kind::Layer) return frontend.layer_method(*this, self, name, args, at);
-  if (self->kind == Kind::Instance && self->instance->layer)
+  if (self->kind == Kind::Instance && self->instance->layer) {
+    if ((name == "add_module" || name == "register_module") && args.positional.size() == 2 &&
+        args.positional[0]->kind == Kind::Str) {
+      set_attribute(self, args.positional[0]->text, args.positional[1], at);
+      return none();
+    }
     return frontend.layer_method(*this, layer(self->instance->layer), name, args, at);
+  }
   auto arg = [&](size_t i) -> ValuePtr {
     if (i >= args.positional.size()) fail(at->loc, fmt::format("`{}` needs more arguments", name));
     return args.positional[i];
@@ -945,6 +952,8 @@ ValuePtr Interpreter::call_builtin(const std::string& name, Args& args, Expr* at
   for (auto& v : args.positional)
     if (v->kind == Kind::Unknown && name != "print" && name != "isinstance") return v;
   if (name == "print") return none();
+  if (name == "input" || name == "open" || name == "eval" || name == "exec" || name == "__import__")
+    return unknown(fmt::format("the result of `{}()` is only known when the program runs", name), at->loc);
   if (name == "range") {
     long long lo = 0, hi, step = 1;
     if (args.positional.size() == 1) hi = as_int(arg(0));

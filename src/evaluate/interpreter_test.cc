@@ -258,7 +258,7 @@ TEST(Evaluate, FStringNamesInAddModule) {
 // does not bind `self.<name>`, so `self.fc(x)` in forward fails with "`.fc()` on a submodel
 // is not supported by nnport". Repro: class Net(nn.Module): __init__: self.add_module("fc",
 // nn.Linear(4, 2)); forward: return self.fc(x).  `nnport inspect m.py --input-shape 4`.
-TEST(Evaluate, DISABLED_AddModuleOnSelfBindsTheAttribute) {
+TEST(Evaluate, AddModuleOnSelfBindsTheAttribute) {
   const char* src =
       "import torch.nn as nn\n"
       "\n"
@@ -279,7 +279,7 @@ TEST(Evaluate, DISABLED_AddModuleOnSelfBindsTheAttribute) {
 // of a class body fails the same way. The interpreter fills `globals_` only after
 // run_module() finishes. Repro: "import torch.nn as nn\ndef make():\n    return
 // nn.Sequential(nn.Linear(4, 2))\nmodel = make()\n", `nnport inspect m.py --input-shape 4`.
-TEST(Evaluate, DISABLED_ModuleLevelModelBuiltByAClassSeesModuleNames) {
+TEST(Evaluate, ModuleLevelModelBuiltByAClassSeesModuleNames) {
   const char* src =
       "import torch.nn as nn\n"
       "\n"
@@ -297,7 +297,7 @@ TEST(Evaluate, DISABLED_ModuleLevelModelBuiltByAClassSeesModuleNames) {
   EXPECT_EQ(calls(pj), (std::vector<std::string>{"fc"}));
 }
 
-TEST(Evaluate, DISABLED_ModuleLevelModelBuiltByAFunctionSeesModuleNames) {
+TEST(Evaluate, ModuleLevelModelBuiltByAFunctionSeesModuleNames) {
   const char* src =
       "import torch.nn as nn\n"
       "\n"
@@ -309,7 +309,7 @@ TEST(Evaluate, DISABLED_ModuleLevelModelBuiltByAFunctionSeesModuleNames) {
   EXPECT_EQ(attr(pj, "0", "out_features"), 2);
 }
 
-TEST(Evaluate, DISABLED_ClassLevelDefaultMayNameAModuleConstant) {
+TEST(Evaluate, ClassLevelDefaultMayNameAModuleConstant) {
   const char* src =
       "import torch.nn as nn\n"
       "\n"

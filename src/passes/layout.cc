@@ -27,9 +27,13 @@ bool spatial(const pivot::Value& v) { return v.shape.size() >= 3 && v.source_lay
 
 // Flattening or reshaping a tensor whose spatial axes are all 1 gives the same element
 // order in either layout: no transpose needed.
-bool trivial_spatial(const pivot::Value& v, Layout held) {
+bool trivial_spatial(const pivot::Value& v, Layout) {
   if (v.shape.size() < 3) return true;
-  size_t first = held == Layout::ChannelsLast ? 1 : 2;
+  // shapes are recorded in the source's layout, whatever layout the target holds them in
+  // Moving the channel axis keeps the element order when it, or every spatial axis, is 1.
+  size_t first = v.source_layout == Layout::ChannelsLast ? 1 : 2;
+  size_t channel = v.source_layout == Layout::ChannelsLast ? v.shape.size() - 1 : 1;
+  if (v.shape[channel] == 1) return true;
   for (size_t i = first; i < first + v.shape.size() - 2; ++i)
     if (v.shape[i] != 1) return false;
   return true;

@@ -139,12 +139,12 @@ const char* kGlobalPoolFlatten =
     "\n"
     "model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))\n";
 
-TEST(Layout, DISABLED_KeepFlattenOfOneByOneSpatialNeedsNoTranspose) {
+TEST(Layout, KeepFlattenOfOneByOneSpatialNeedsNoTranspose) {
   json pj = pivot_json(kGlobalPoolFlatten, opts("keep", {"3,16,16"}));
   EXPECT_FALSE(node(pj, "flatten").contains("input_permutations"));
 }
 
-TEST(Layout, DISABLED_NativeFlattenOfOneByOneSpatialNeedsNoRowPermutation) {
+TEST(Layout, NativeFlattenOfOneByOneSpatialNeedsNoRowPermutation) {
   json pj = pivot_json(kGlobalPoolFlatten, opts("native", {"3,16,16"}));
   EXPECT_FALSE(node(pj, "flatten").contains("attrs") && node(pj, "flatten")["attrs"].contains("flattened_layout"));
   json plan = plan_json(kGlobalPoolFlatten, opts("native", {"3,16,16"}));

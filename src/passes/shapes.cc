@@ -15,7 +15,11 @@ using pivot::Shape;
 
 std::vector<long long> expand(const Attr& a, int rank, long long fallback) {
   if (a.is_none()) return std::vector<long long>(rank, fallback);
-  auto v = a.as_ints();
+  std::vector<long long> v;
+  if (a.is_list())
+    for (const auto& x : a.as_list()) v.push_back(x.is_none() ? fallback : x.as_int());
+  else
+    v = a.as_ints();
   if (v.size() == 1 && rank > 1) return std::vector<long long>(rank, v[0]);
   return v;
 }

@@ -101,7 +101,7 @@ TEST(Shapes, AdaptivePoolingGivesTheRequestedSize) {
 // on the None. The exception also escapes nnport::inspect(), which only catches
 // MigrationError. Repro: `model = nn.Sequential(nn.AdaptiveAvgPool2d((2, None)))`,
 // `nnport inspect m.py --input-shape 3,33,20`.
-TEST(Shapes, DISABLED_AdaptivePoolingNoneKeepsTheAxis) {
+TEST(Shapes, AdaptivePoolingNoneKeepsTheAxis) {
   json shape;
   EXPECT_NO_THROW(shape = out_shape("nn.AdaptiveAvgPool2d((2, None))", "3,33,20"));
   EXPECT_EQ(shape, json({-1, 3, 2, 20}));
@@ -132,7 +132,7 @@ TEST(Shapes, LinearInFeaturesMismatchIsAnError) {
 // names the layer by its bare index ("shape mismatch in `1`"). The node's location is the
 // container's call site. Repro: `model = nn.Sequential(nn.Flatten(), nn.Linear(16, 10))`,
 // `nnport inspect m.py --input-shape 3,2,2`.
-TEST(Shapes, DISABLED_SequentialMismatchPointsAtTheLayerInTheFile) {
+TEST(Shapes, SequentialMismatchPointsAtTheLayerInTheFile) {
   const char* src =
       "import torch.nn as nn\n"
       "\n"

@@ -121,7 +121,7 @@ enum class StmtKind {
   Continue,
   Import,      // import names[i].first as names[i].second
   ImportFrom,  // from module import names...; module keeps leading dots
-  Raise,       // raise value
+  Raise,       // raise value [from targets[0]]
   Assert,      // assert value, targets[0] (message, optional)
   With,        // with items: body  (items kept verbatim in `text`)
   Other,       // anything else, kept verbatim in `text` (global, del, try, ...)

@@ -815,7 +815,7 @@ class Lifter {
   }
 
   // Parameters of a def (`parameters`) or a lambda (`lambda_parameters`).
-  bool lift_params(TSNode n, std::vector<Parameter>& out, bool* comma_out) {
+  bool lift_params(TSNode n, std::vector<Parameter>& out, bool* comma_out, std::string* lost = nullptr) {
     std::vector<std::shared_ptr<Expr>> holders;
     bool comma = elements(
         n,
@@ -861,7 +861,17 @@ class Lifter {
       if (holders[i]->comment.empty()) continue;
       Parameter& p = out[i];
       ExprPtr carrier = p.default_value ? p.default_value : p.annotation;
-      if (carrier) carrier->comment = holders[i]->comment;
+      if (carrier) {
+        carrier->comment = holders[i]->comment;
+      } else if (lost) {
+        // A bare parameter has nowhere to keep its comment: it moves to the def's line.
+        std::string c = holders[i]->comment;
+        for (char& ch : c)
+          if (ch == '\n' || ch == '\v' || ch == '\f') ch = ' ';
+        size_t a = c.find('#');
+        if (a != std::string::npos) c = c.substr(a);
+        *lost = lost->empty() ? c : *lost + "  " + c;
+      }
     }
     if (comma_out) *comma_out = comma;
     return comma;
@@ -981,11 +991,12 @@ class Lifter {
       return s;
     }
     if (ty == "raise_statement") {
-      if (has(field(n, "cause"))) return other(n);
       auto s = make_stmt(StmtKind::Raise, n);
       note(s, n, ts_node_end_byte(n), true);
       TSNode v = first_named(n);
-      if (!ts_node_eq(v, n)) s->value = lift_expr(v);
+      if (!ts_node_eq(v, n) && type_of(v) != "comment") s->value = lift_expr(v);
+      TSNode cause = field(n, "cause");
+      if (has(cause)) s->targets.push_back(lift_expr(cause));
       return s;
     }
     if (ty == "assert_statement") {
@@ -1151,7 +1162,9 @@ class Lifter {
     note(s, n, colon_before(n, body), false);
     s->decorators = std::move(decorators);
     s->name = text(field(n, "name"));
-    s->magic_trailing_comma = lift_params(field(n, "parameters"), s->params, nullptr);
+    std::string lost;
+    s->magic_trailing_comma = lift_params(field(n, "parameters"), s->params, nullptr, &lost);
+    s->trailing_comment = lost;
     TSNode ret = field(n, "return_type");
     if (has(ret)) s->returns = lift_expr(ret);
     s->body = lift_block(body);
@@ -1271,6 +1284,16 @@ class Lifter {
     return true;
   }
 
+  // Module trailing comments: an empty entry for each kept blank line (up to 2, as at
+  // top level).
+  void push_module_trailing(Module& m, const Cmt& c, const std::string& t) {
+    if (line_is_blank(c.line - 1)) {
+      m.trailing_comments.push_back("");
+      if (line_is_blank(c.line - 2)) m.trailing_comments.push_back("");
+    }
+    m.trailing_comments.push_back(t);
+  }
+
   void attach_statement_comments(Module& m) {
     // Parents: the innermost earlier statement whose range holds this one.
     {
@@ -1349,14 +1372,12 @@ class Lifter {
           }
         }
         if (!next) {
-          if (!m.trailing_comments.empty() && line_is_blank(c.line - 1)) m.trailing_comments.push_back("");
-          m.trailing_comments.push_back(t);
+          push_module_trailing(m, c, t);
           continue;
         }
       }
       if (!next) {
-        if (!m.trailing_comments.empty() && line_is_blank(c.line - 1)) m.trailing_comments.push_back("");
-        m.trailing_comments.push_back(t);
+          push_module_trailing(m, c, t);
         continue;
       }
       if (next->is_else) {
@@ -1367,7 +1388,10 @@ class Lifter {
         continue;
       }
       Stmt* s = next->stmt;
-      if (!s->leading_comments.empty() && line_is_blank(c.line - 1)) s->leading_comments.push_back("");
+      if (!s->leading_comments.empty() && line_is_blank(c.line - 1)) {
+        s->leading_comments.push_back("");
+        if (line_is_blank(c.line - 2)) s->leading_comments.push_back("");  // kept at top level
+      }
       if (s->leading_comments.empty()) first_comment_row[s] = c.line;
       s->leading_comments.push_back(t);
     }
@@ -1388,7 +1412,10 @@ class Lifter {
       for (size_t i = line_starts_[static_cast<size_t>(row)]; i < s->loc.begin; ++i)
         if (src_[i] != ' ' && src_[i] != '\t' && src_[i] != '\f') starts_line = false;
       if (!starts_line) continue;  // `def f(): ...`, `x = 1; y = 2`
-      if (!s->leading_comments.empty() && line_is_blank(row - 1)) s->leading_comments.push_back("");
+      if (!s->leading_comments.empty() && line_is_blank(row - 1)) {
+        s->leading_comments.push_back("");
+        if (line_is_blank(row - 2)) s->leading_comments.push_back("");  // kept at top level
+      }
       auto it = first_comment_row.find(s);
       int start = it == first_comment_row.end() ? row : it->second;
       s->blank_line_before = line_is_blank(start - 1);

@@ -275,6 +275,21 @@ TEST(ParseTest, ImportsAndAssignments) {
   EXPECT_FALSE(m.body[5]->targets[0]->parenthesized);
 }
 
+TEST(ParseTest, RaiseFromAndWithItems) {
+  Module m = parse("raise ValueError('x') from err\nwith open(p) as f, lock:\n    pass\n");
+  const Stmt& r = *m.body[0];
+  EXPECT_EQ(r.kind, StmtKind::Raise);
+  EXPECT_EQ(r.value->kind, ExprKind::Call);
+  ASSERT_EQ(r.targets.size(), 1u);
+  EXPECT_EQ(r.targets[0]->name, "err");
+  const Stmt& w = *m.body[1];
+  EXPECT_EQ(w.kind, StmtKind::With);
+  EXPECT_EQ(w.text, "open(p) as f, lock");
+  ASSERT_EQ(w.targets.size(), 2u);
+  EXPECT_EQ(w.names[0].second, "f");
+  EXPECT_EQ(w.names[1].second, "");
+}
+
 TEST(ParseTest, ParseOnlyCountsNodes) {
   EXPECT_GT(parse_only("x = foo(1, 2)\n"), 5u);
   EXPECT_GT(parse_only("def f():\n    return [i for i in range(3)]\n"), 10u);

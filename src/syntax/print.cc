@@ -981,7 +981,8 @@ std::string normalize_number(const std::string& t) {
   }
   for (auto& c : s)
     if (c == 'E' || c == 'J') c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  // `1.` -> `1.0`, `1.e5` -> `1.0e5`, `.5` stays.
+  // `1.` -> `1.0`, `1.e5` -> `1.0e5`, `.5` -> `0.5`.
+  if (!s.empty() && s[0] == '.') s = "0" + s;
   size_t dot = s.find('.');
   if (dot != std::string::npos) {
     bool digit_after = dot + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[dot + 1]));
@@ -1578,91 +1579,123 @@ class PyFormatter {
   }
 
   void format_string(const Expr& e) {
-    if (!e.values.empty() && e.is_fstring) {
-      // Concatenated literals with f-strings: merged when that fits, else one part per line.
-      std::string merged = merged_concatenation(e);
-      auto parts = [&] {
-        in_parens_group([&] {
-          for (size_t i = 0; i < e.values.size(); ++i) {
-            if (i) in_parens_soft_or_space();
-            b.text(string_literal(*e.values[i]));
-          }
-        });
-      };
-      if (merged.empty()) parts();
-      else b.best_fitting({[&] { b.text(merged); }, parts});
+    if (e.values.empty()) {
+      b.text(string_literal(e));
       return;
     }
-    if (!e.values.empty() && !e.is_fstring) {
-      // Implicit concatenation: joined when the value is unchanged and fits, else parts.
-      std::string joined;
-      for (auto& v : e.values) joined += v->text;
-      if (joined != e.text) {
-        b.text(quote_value(e.text));
-        return;
+    // Implicit concatenation (ruff's FormatImplicitConcatenatedString): merged into one
+    // literal when the parts allow it and it fits, else one part per line.
+    std::string joined;
+    for (auto& v : e.values) joined += v->text;
+    if (!e.is_fstring && joined != e.text) {  // a pass changed the value: write it anew
+      b.text(quote_value(e.text));
+      return;
+    }
+    std::string merged = merged_concatenation(e);
+    bool parenthesized_level = level == Level::Parenthesized || (level == Level::Expression && optional_parens_id >= 0);
+    if (!parenthesized_level && !merged.empty()) {
+      b.text(merged);
+      return;
+    }
+    auto parts = [&] {
+      for (size_t i = 0; i < e.values.size(); ++i) {
+        if (i) in_parens_soft_or_space();
+        b.text(string_literal(*e.values[i]));
       }
-      std::string merged = merged_concatenation(e);
+    };
+    in_parens_group([&] {
       if (!merged.empty()) {
-        // ruff: flat merged string if it fits, else the parts one per line.
-        std::vector<std::function<void()>> vs;
-        b.best_fitting({[&, merged] { b.text(merged); },
-                        [&] {
-                          in_parens_group([&] {
-                            for (size_t i = 0; i < e.values.size(); ++i) {
-                              if (i) in_parens_soft_or_space();
-                              b.text(string_literal(*e.values[i]));
-                            }
-                          });
-                        }});
+        b.if_flat([&] { b.text(merged); });
+        b.if_breaks(parts);
         return;
       }
-      in_parens_group([&] {
-        for (size_t i = 0; i < e.values.size(); ++i) {
-          if (i) in_parens_soft_or_space();
-          b.text(string_literal(*e.values[i]));
+      // Parts the source wrote on separate lines stay on separate lines.
+      for (size_t i = 0; i + 1 < e.values.size(); ++i)
+        if (e.values[i]->loc.line > 0 && e.values[i + 1]->loc.line > e.values[i]->loc.line) {
+          b.expand_parent();
+          break;
         }
-      });
-      return;
-    }
-    b.text(string_literal(e));
+      parts();
+    });
   }
 
-  // The single literal ruff writes for a concatenation that fits on one line, or "".
+  // The single literal ruff writes for a concatenation when it is merged, or "" when the
+  // parts can't merge (raw, bytes or triple-quoted parts, quotes inside f-string fields).
   std::string merged_concatenation(const Expr& e) {
     bool any_f = false;
-    std::vector<std::pair<std::string, bool>> bodies;  // (body, is_f)
+    std::string neutral;  // the bodies with quote escapes removed, other escapes kept
     for (auto& v : e.values) {
       std::string lit = string_literal(*v);
       size_t q = lit.find_first_of("\"'");
       if (q == std::string::npos) return "";
-      std::string prefix = lit.substr(0, q);
       bool is_f = false;
-      for (char c : prefix) {
-        char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (l == 'f') is_f = true;
-        else return "";  // raw/bytes/unicode prefixes: kept apart
+      for (char c : lit.substr(0, q)) {
+        if (c == 'f' || c == 'F') is_f = true;
+        else return "";
       }
-      if (lit.size() - q < 2 || lit[q] != '"' || lit.back() != '"') return "";
-      if (lit.size() - q >= 6 && lit.compare(q, 3, "\"\"\"") == 0) return "";
+      if (lit.size() - q >= 6 && (lit.compare(q, 3, "\"\"\"") == 0 || lit.compare(q, 3, "\'\'\'") == 0)) return "";
+      if (lit.size() - q < 2) return "";
       std::string body = lit.substr(q + 1, lit.size() - q - 2);
-      if (is_f && body.find('"') != std::string::npos) return "";
+      if (is_f && (body.find('"') != std::string::npos || body.find('\'') != std::string::npos)) return "";
       any_f = any_f || is_f;
-      bodies.push_back({body, is_f});
+      for (size_t k = 0; k < body.size(); ++k) {
+        char c = body[k];
+        if (c == '\\' && k + 1 < body.size()) {
+          char n = body[k + 1];
+          if (n != '\'' && n != '"') neutral += c;
+          neutral += n;
+          ++k;
+          continue;
+        }
+        neutral += c;
+      }
     }
-    if (!any_f) return quote_value(e.text);
-    std::string out = "f\"";
-    for (auto& [body, is_f] : bodies) {
-      if (is_f) {
-        out += body;
+    if (any_f) {
+      // An f-string results: rebuild with the braces of the plain parts doubled.
+      neutral.clear();
+      for (auto& v : e.values) {
+        std::string lit = string_literal(*v);
+        size_t q = lit.find_first_of("\"'");
+        bool is_f = q > 0;
+        std::string body = lit.substr(q + 1, lit.size() - q - 2);
+        for (size_t k = 0; k < body.size(); ++k) {
+          char c = body[k];
+          if (c == '\\' && k + 1 < body.size()) {
+            char n = body[k + 1];
+            if (n != '\'' && n != '"') neutral += c;
+            neutral += n;
+            ++k;
+            continue;
+          }
+          if (!is_f && (c == '{' || c == '}')) neutral += c;
+          neutral += c;
+        }
+      }
+    }
+    int singles = 0, doubles = 0;
+    for (size_t k = 0; k < neutral.size(); ++k) {
+      if (neutral[k] == '\\') {
+        ++k;
         continue;
       }
-      for (char c : body) {
-        if (c == '{') out += "{{";
-        else if (c == '}') out += "}}";
-        else out += c;
-      }
+      if (neutral[k] == '\'') ++singles;
+      if (neutral[k] == '"') ++doubles;
     }
-    return out + "\"";
+    char pref = doubles > singles ? '\'' : '"';
+    std::string out = any_f ? "f" : "";
+    out += pref;
+    for (size_t k = 0; k < neutral.size(); ++k) {
+      char c = neutral[k];
+      if (c == '\\' && k + 1 < neutral.size()) {
+        out += c;
+        out += neutral[++k];
+        continue;
+      }
+      if (c == pref) out += '\\';
+      out += c;
+    }
+    out += pref;
+    return out;
   }
 
   // ---- collections ----------------------------------------------------------
@@ -2087,23 +2120,18 @@ class PyFormatter {
 
   void unary(const Expr& e) {
     const Expr& x = *e.object;
-    if (e.name == "not") {
-      b.text("not");
-      b.space();
-      operand(x, P_NOT);
-      return;
-    }
     b.text(e.name);
-    // `- -x` stays apart from `--x`; `-(x**2)`? Python: -x**2 == -(x**2): no parens needed.
-    if (x.kind == ExprKind::UnaryOp && x.name != "not") {
+    if (e.name == "not") b.space();
+    // ruff parenthesizes a power operand: `-(x**2)`.
+    if (x.kind == ExprKind::BinOp && x.name == "**" && !sp(x)) {
       expr(x, Parens::Always);
       return;
     }
-    operand(x, P_UNARY);
+    operand(x, e.name == "not" ? P_NOT : P_UNARY);
   }
 
-  void ifexp(const Expr& e) {
-    in_parens_group([&] {
+  void ifexp(const Expr& e, bool nested = false) {
+    auto inner = [&] {
       operand(*e.items[0], P_OR);
       in_parens_soft_or_space();
       b.text("if");
@@ -2112,8 +2140,15 @@ class PyFormatter {
       in_parens_soft_or_space();
       b.text("else");
       b.space();
-      operand(*e.items[2], P_IFEXP);
-    });
+      const Expr& orelse = *e.items[2];
+      if (orelse.kind == ExprKind::IfExp && !sp(orelse)) {
+        ifexp(orelse, true);  // a chain of conditionals splits as one
+      } else {
+        in_parens_group([&] { operand(orelse, P_IFEXP); });
+      }
+    };
+    if (nested) inner();
+    else in_parens_group(inner);
   }
 
   void listcomp(const Expr& e) {
@@ -2545,16 +2580,23 @@ class PyFormatter {
   }
 
   void leading_comments(const Stmt& s) {
-    for (size_t i = 0; i < s.leading_comments.size(); ++i) {
-      const std::string& c = s.leading_comments[i];
-      if (c.empty()) {
-        b.empty_line();
-        // ruff: a def/class separated from its comments keeps 2 empty lines at top level.
-        if (i + 1 == s.leading_comments.size() && is_def(s) && level == Level::TopLevel) b.empty_line();
+    const auto& cs = s.leading_comments;
+    size_t i = 0;
+    while (i < cs.size()) {
+      if (!cs[i].empty()) {
+        b.text(normalize_comment(cs[i]));
+        b.hard();
+        ++i;
         continue;
       }
-      b.text(normalize_comment(c));
-      b.hard();
+      // A run of empty entries: up to 2 empty lines at top level, 1 in blocks; a def/class
+      // set apart from its comments gets exactly 2 (top level) or 1.
+      size_t run = 0;
+      while (i < cs.size() && cs[i].empty()) ++run, ++i;
+      bool top = level == Level::TopLevel;
+      size_t n = std::min<size_t>(run, top ? 2 : 1);
+      if (i == cs.size() && is_def(s)) n = top ? 2 : 1;
+      for (size_t k = 0; k < n; ++k) b.empty_line();
     }
   }
 
@@ -2670,6 +2712,10 @@ class PyFormatter {
         if (s.value) {
           b.space();
           maybe_parenthesize(*s.value, Parenthesize::Optional);
+          if (!s.targets.empty()) {
+            b.text(" from ");
+            maybe_parenthesize(*s.targets[0], Parenthesize::Optional);
+          }
         }
         trailing_comment(s.trailing_comment);
         break;
@@ -3311,6 +3357,12 @@ class PyFormatter {
     }
     if (common == std::string::npos) common = 0;
     std::string ind(static_cast<size_t>(verbatim_indent_) * kIndentWidth, ' ');
+    bool blank = true;
+    for (auto& l : lines) blank = blank && l.empty();
+    if (blank) {
+      b.text(np + "\"\"\" \"\"\"");  // ruff: a docstring of whitespace only
+      return;
+    }
     std::string out = np + "\"\"\"";
     std::string first = lines[0];
     if (!first.empty() && first.front() == '"') out += ' ';
@@ -3348,10 +3400,31 @@ class PyFormatter {
 };
 
 // The module: the same suite rules at top level; comments after the last statement.
+void dump_doc(const Elems& doc, int depth = 0) {
+  static const char* names[] = {"Text", "Line", "ExpandParent", "LineSuffixBoundary", "BestFitting", "StartGroup",
+                                "EndGroup", "StartCondGroup", "EndCondGroup", "StartIndent", "EndIndent",
+                                "StartCondContent", "EndCondContent", "StartIndentIfGroupBreaks",
+                                "EndIndentIfGroupBreaks", "StartLineSuffix", "EndLineSuffix", "StartFitsExpanded",
+                                "EndFitsExpanded", "StartBestFitParen", "EndBestFitParen", "StartEntry", "EndEntry"};
+  for (auto& e : doc) {
+    if (e.k == EK::EndGroup || e.k == EK::EndCondGroup || e.k == EK::EndIndent || e.k == EK::EndCondContent ||
+        e.k == EK::EndIndentIfGroupBreaks || e.k == EK::EndLineSuffix || e.k == EK::EndFitsExpanded ||
+        e.k == EK::EndBestFitParen || e.k == EK::EndEntry)
+      --depth;
+    std::fprintf(stderr, "%*s%s id=%d gm=%d cm=%d line=%d '%s'\n", depth * 2, "", names[static_cast<int>(e.k)], e.id,
+                 static_cast<int>(e.gmode), static_cast<int>(e.cond_mode), static_cast<int>(e.line), e.text.c_str());
+    if (e.k == EK::StartGroup || e.k == EK::StartCondGroup || e.k == EK::StartIndent || e.k == EK::StartCondContent ||
+        e.k == EK::StartIndentIfGroupBreaks || e.k == EK::StartLineSuffix || e.k == EK::StartFitsExpanded ||
+        e.k == EK::StartBestFitParen || e.k == EK::StartEntry)
+      ++depth;
+  }
+}
+
 std::string print_doc(Elems& doc, std::vector<std::vector<Elems>>& variants) {
   Propagator prop{variants};
   std::vector<Propagator::Enclosing> enc;
   prop.run(doc, enc);
+  if (std::getenv("NNPORT_DUMP_DOC")) dump_doc(doc);
   Printer printer(variants);
   return printer.print(doc);
 }
@@ -3364,15 +3437,20 @@ std::string print_module(const Module& module) {
   f.docstring_context_ = true;
   f.suite_with_docstring(module.body, PyFormatter::Suite::TopLevel);
   if (!module.trailing_comments.empty()) {
+    size_t first = 0;
     if (!module.body.empty()) {
       const Stmt& last = *module.body.back();
       f.b.hard();
       if (PyFormatter::trailing_def(last)) {
         f.b.empty_line();
         f.b.empty_line();
+        while (first < module.trailing_comments.size() && module.trailing_comments[first].empty()) ++first;
       }
+    } else {
+      while (first < module.trailing_comments.size() && module.trailing_comments[first].empty()) ++first;
     }
-    for (auto& c : module.trailing_comments) {
+    for (size_t i = first; i < module.trailing_comments.size(); ++i) {
+      const std::string& c = module.trailing_comments[i];
       if (c.empty()) {
         f.b.empty_line();
         continue;

@@ -214,6 +214,29 @@ TEST(PrintTest, VerbatimStatementsKeepTheirText) {
   EXPECT_EQ(roundtrip(src), src);
 }
 
+TEST(PrintTest, RawInputComesOutInRuffLayout) {
+  // Not ruff-formatted input: the printer writes what `ruff format` would.
+  EXPECT_EQ(roundtrip("x = .5 + 1.\nraise ValueError('bad: ' 'value')   from   err\n"
+                      "with open(p) as f, open(q) as g: pass\n"),
+            "x = 0.5 + 1.0\nraise ValueError(\"bad: value\") from err\nwith open(p) as f, open(q) as g:\n    pass\n");
+  EXPECT_EQ(roundtrip("layers = [nn.Linear(4, 8),\n  # nn.Dropout(0.1),\n  nn.ReLU(),  # act\n  # nn.Linear(8, 8),\n]\n"),
+            "layers = [\n"
+            "    nn.Linear(4, 8),\n"
+            "    # nn.Dropout(0.1),\n"
+            "    nn.ReLU(),  # act\n"
+            "    # nn.Linear(8, 8),\n"
+            "]\n");
+  EXPECT_EQ(roundtrip("if a:\n    x = 1\n    # end of if\n\n# before else\nelse:  # else\n    x = 2\n"),
+            "if a:\n    x = 1\n    # end of if\n\n# before else\nelse:  # else\n    x = 2\n");
+  EXPECT_EQ(roundtrip("y = x.view(batch_size, -1).permute(0, 2, 1).contiguous().reshape(batch_size, channels, h, w)\n"),
+            "y = (\n"
+            "    x.view(batch_size, -1)\n"
+            "    .permute(0, 2, 1)\n"
+            "    .contiguous()\n"
+            "    .reshape(batch_size, channels, h, w)\n"
+            ")\n");
+}
+
 TEST(PrintTest, CloneIsDeep) {
   auto original = call(dotted("nn.Linear"), {pos(int_lit(4)), kw("bias", bool_lit(false))});
   auto copy = clone(original);

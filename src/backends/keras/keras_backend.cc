@@ -726,6 +726,19 @@ class Emitter {
   std::vector<ExprPtr> translate_elements(const std::vector<ExprPtr>& items, Ctx& ctx) {
     std::vector<ExprPtr> out;
     for (auto& x : items) {
+      size_t first = out.size();
+      translate_element(x, ctx, out);
+      // comments written on a layer's line travel with it
+      if (out.size() > first && !x->comment.empty()) {
+        out[first] = std::make_shared<Expr>(*out[first]);
+        out[first]->comment = x->comment;
+      }
+    }
+    return out;
+  }
+
+  void translate_element(const ExprPtr& x, Ctx& ctx, std::vector<ExprPtr>& out) {
+    {
       if (is_layer_site(x)) {
         for (auto& y : emit_layer(x->pivot->op, instances(x.get()), x->pivot.get(), x->loc, ctx)) out.push_back(y);
       } else if (x->kind == ExprKind::Starred) {
@@ -736,7 +749,6 @@ class Emitter {
         out.push_back(translate(x, ctx));
       }
     }
-    return out;
   }
 
   // Permutation needed before child `index` of the containers built at this site.
@@ -1082,8 +1094,35 @@ class Emitter {
       }
       return pre;
     } catch (NotTranslatable& n) {
+      // Code the entry's model runs must migrate, or the output would compute something
+      // else; code it never reaches is kept as a comment with a warning.
+      if (reached(*s))
+        fail(n.loc.known() ? n.loc : s->loc, "cannot migrate: " + n.what,
+             "rewrite this part with supported layers and operations (see `nnport catalog`)");
       return not_migrated(*s, n);
     }
+  }
+
+  bool reached(const Stmt& s) {
+    bool hit = false;
+    std::function<void(const ExprPtr&)> visit = [&](const ExprPtr& e) {
+      if (!e || hit) return;
+      if (const pivot::Site* st = site(e.get())) hit |= !st->layers.empty() || !st->nodes.empty();
+      visit(e->object);
+      visit(e->element);
+      for (auto& x : e->items) visit(x);
+      for (auto& x : e->values) visit(x);
+      for (auto& a : e->args) visit(a.value);
+      for (auto& g : e->generators) visit(g.iter);
+    };
+    std::function<void(const Stmt&)> walk = [&](const Stmt& x) {
+      visit(x.value);
+      for (auto& t : x.targets) visit(t);
+      for (auto& b : x.body) walk(*b);
+      for (auto& b : x.orelse) walk(*b);
+    };
+    walk(s);
+    return hit;
   }
 
   std::vector<StmtPtr> translate_block(const std::vector<StmtPtr>& body, const Ctx& ctx) {

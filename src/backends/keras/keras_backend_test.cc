@@ -136,6 +136,48 @@ TEST(KerasBackend, FlattenInSequentialKeepsSourceOrderWithPermute) {
                   "        layers.Dense(2),\n");
 }
 
+const char* kView =
+    "import torch\n"
+    "import torch.nn as nn\n"
+    "\n"
+    "class Net(nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.conv = nn.Conv2d(3, 4, 3)\n"
+    "        self.fc = nn.Linear(4 * 4 * 4, 2)\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        x = self.conv(x)\n"
+    "        x = x.view(x.size(0), -1)\n"
+    "        return self.fc(x)\n";
+
+TEST(KerasBackend, ViewWithBatchSizeBecomesReshapeInSourceOrder) {
+  EXPECT_CONTAINS(keras(kView, opts({"3,6,6"})),
+                  "        x = ops.transpose(x, (0, 2, 3, 1))\n"
+                  "        x = self.conv(x)\n"
+                  "        x = ops.transpose(x, (0, 3, 1, 2))\n"
+                  "        x = ops.reshape(x, (-1, 64))\n"
+                  "        return self.fc(x)\n");
+}
+
+TEST(KerasBackend, TorchFlattenOfTheBatchAxisIsReportedNotGuessed) {
+  const char* src =
+      "import torch\n"
+      "import torch.nn as nn\n"
+      "\n"
+      "class Net(nn.Module):\n"
+      "    def forward(self, x):\n"
+      "        return torch.flatten(x)\n";
+  // The entry runs this statement, so leaving it out would change the model: an error.
+  Result r = convert(src, "model.py", opts({"3,4"}));
+  ASSERT_FALSE(r.ok);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].severity, Severity::Error);
+  EXPECT_NE(r.diagnostics[0].message.find("flattening the batch axis"), std::string::npos) << r.diagnostics[0].message;
+  EXPECT_EQ(r.diagnostics[0].loc.line, 6);
+  EXPECT_TRUE(r.output.empty());
+}
+
 const char* kGru =
     "import torch.nn as nn\n"
     "\n"
@@ -281,6 +323,45 @@ TEST(KerasBackend, TorchImportsAreReplacedByKerasImports) {
   std::string out = seq("nn.Linear(4, 2)", "4");
   EXPECT_CONTAINS(out, "import keras\nfrom keras import layers\n");
   EXPECT_LACKS(out, "import torch");
+}
+
+std::string module_list_loop(const std::string& layers) {
+  return "import torch.nn as nn\n"
+         "\n"
+         "class Net(nn.Module):\n"
+         "    def __init__(self):\n"
+         "        super().__init__()\n"
+         "        self.blocks = nn.ModuleList([" +
+         layers +
+         "])\n"
+         "\n"
+         "    def forward(self, x):\n"
+         "        for block in self.blocks:\n"
+         "            x = block(x)\n"
+         "        return x\n";
+}
+
+TEST(KerasBackend, ModuleListLoopInForwardStaysALoop) {
+  std::string out = keras(module_list_loop("nn.Linear(4, 4), nn.Linear(4, 4)"), opts({"4"}));
+  EXPECT_CONTAINS(out, "        self.blocks = [layers.Dense(4), layers.Dense(4)]\n");
+  EXPECT_CONTAINS(out, "        for block in self.blocks:\n            x = block(x)\n        return x\n");
+}
+
+// BUG: a ModuleList of convolutions iterated in forward loses its loop body: the first
+// iteration needs the NCHW->NHWC transpose and the second does not, so the backend comments
+// `x = conv(x)` out ("needs different layout changes in different uses") and leaves `pass`,
+// while still transposing the result back -- convert() returns ok=true (exit 0) for a model
+// that no longer applies its convolutions. A transpose before the loop (the channel-first
+// region's entry) would do. Repro: self.convs = nn.ModuleList([nn.Conv2d(3, 4, 3, padding=1),
+// nn.Conv2d(4, 4, 3, padding=1)]); forward: for conv in self.convs: x = conv(x); return x;
+// `nnport convert m.py --to keras --input-shape 3,8,8`.
+TEST(KerasBackend, DISABLED_ModuleListConvLoopKeepsItsCalls) {
+  Result r = convert(module_list_loop("nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)"), "model.py",
+                     opts({"3,8,8"}));
+  ASSERT_TRUE(r.ok) << r.rendered_diagnostics;
+  EXPECT_CONTAINS(r.output, "            x = block(x)\n");
+  EXPECT_LACKS(r.output, "not migrated");
+  EXPECT_TRUE(r.diagnostics.empty()) << r.rendered_diagnostics;
 }
 
 // BUG: `seq.add_module(name, layer)` on an nn.Sequential is copied verbatim into the Keras

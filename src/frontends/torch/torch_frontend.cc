@@ -442,7 +442,19 @@ ValuePtr TorchFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
     inputs.push_back(tensor_id(in, args.positional[i], args.positional_exprs[i] ? args.positional_exprs[i] : call));
   }
   size_t outputs = l->op == "lstm" ? 3 : (l->op == "gru" || l->op == "rnn") ? 2 : 1;
-  return add_node("call", l->op, l->path, {}, inputs, outputs, call);
+  // a layer chained by a container is reported at its own constructor
+  Location saved = call->loc;
+  if (!chain_parent_.empty() || chain_index_ >= 0) call->loc = l->loc;
+  ValuePtr out;
+  try {
+    out = add_node("call", l->op, l->path, {}, inputs, outputs, call);
+  } catch (...) {
+    call->loc = saved;
+    throw;
+  }
+  call->loc = saved;
+  model_.nodes.back().loc = l->loc;
+  return out;
 }
 
 ValuePtr TorchFrontend::tensor_attribute(Interpreter& in, const ValuePtr& t, const std::string& name, syntax::Expr* at) {

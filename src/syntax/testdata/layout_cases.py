@@ -118,3 +118,23 @@ x = some.very.long.attribute.chain.that.goes.on.and_on.and_on.until.it.doesnt.fi
 total = (
     first_value_in_the_sum + second_value_in_the_sum + third_value_in_the_sum + fourth
 )
+
+
+def training_loop(model, loader, optimizer, epochs=10):
+    for epoch in range(epochs):
+        with torch.no_grad():
+            model.eval()
+        with (
+            open("log.txt", "a") as log,
+            torch.autocast("cuda", dtype=torch.float16, enabled=False),
+        ):
+            log.write(f"epoch {epoch} started\n")
+        if epoch < 0:
+            raise ValueError("epochs must be positive: got a negative epoch") from None
+        message = (
+            "a long message that is split "
+            "over two parts because it is long enough "
+            "to wrap"
+        )
+        half = 0.5 * epoch
+    return model
