@@ -361,6 +361,10 @@ def keras_import(request: dict) -> None:
                 values.append(value.astype(existing.dtype))
             layer.set_weights(values)
     model.save_weights(request["out"])
+    if "run" in request:
+        # verify: run the saved weights in this process too (importing TensorFlow is the
+        # expensive part of a worker)
+        keras_run({**request, **request["run"], "weights": request["out"]})
 
 
 def keras_run(request: dict) -> None:

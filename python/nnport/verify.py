@@ -61,8 +61,10 @@ def verify(
         # The source model's run needs nothing from the conversion: overlap them.
         source_run = run(source, src, src_weights)
         try:
-            weights.convert_with_plan(plan, src, dst, src_weights, dst_weights, entry, work)
-            run(target, dst, dst_weights).wait()
+            target_run = {"inputs": str(work / "inputs.npz"), "out": str(work / f"{target}.npz")}
+            weights.convert_with_plan(
+                plan, src, dst, src_weights, dst_weights, entry, work, run=target_run
+            )
         except BaseException:
             source_run.stop()
             raise

@@ -148,14 +148,17 @@ class Direction:
     convert: Callable[..., None] | None  # None: not supported yet
 
 
-def _torch_to_keras(plan, src, dst, src_weights, out, entry, workdir) -> None:
+def _torch_to_keras(plan, src, dst, src_weights, out, entry, workdir, run=None) -> None:
     """state_dict -> target arrays (torch export) -> .weights.h5 (keras import)."""
     arrays, result = Path(workdir) / "arrays.npz", Path(workdir) / "export.json"
     export = {"model": str(src), "entry": entry, "plan": plan, "weights": str(src_weights)}
     run_worker("torch", "export", {**export, "out": str(arrays), "result": str(result)}, workdir)
     ordered = json.loads(result.read_text())["plan"]  # layers in the observed call order
     target = {"model": str(dst), "entry": entry, "plan": ordered, "arrays": str(arrays)}
-    run_worker("keras", "import", {**target, "out": str(out)}, workdir)
+    request = {**target, "out": str(out)}
+    if run:  # also run these inputs on the migrated model, in the same process
+        request["run"] = run
+    run_worker("keras", "import", request, workdir)
 
 
 DIRECTIONS = {
@@ -189,14 +192,16 @@ def direction_of(src_weights: str | os.PathLike) -> Direction:
 # --- conversion ---------------------------------------------------------------------
 
 
-def convert_with_plan(plan: planlib.Plan, src, dst, src_weights, out, entry: str, workdir) -> None:
+def convert_with_plan(
+    plan: planlib.Plan, src, dst, src_weights, out, entry: str, workdir, run=None
+) -> None:
     """Run a plan's conversion steps, writing `out` directly (a file in `workdir`)."""
     direction = direction_to(plan["target"]["framework"])
     if plan["source"]["framework"] != direction.source:
         raise ConversionError(
             f"the plan migrates from {plan['source']['framework']}, the weights are {direction.source}"
         )
-    direction.convert(plan, src, dst, src_weights, out, entry, workdir)
+    direction.convert(plan, src, dst, src_weights, out, entry, workdir, run)
 
 
 def _write_whole(produced: Path, out: Path) -> None:
