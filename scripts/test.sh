@@ -19,7 +19,7 @@ cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release -DNNPORT_BUILD_PYTHON=ON -DPy
   -Dpybind11_DIR="$("$py" -c 'import pybind11; print(pybind11.get_cmake_dir())')"
 cmake --build build/cpp -j"${NNPORT_JOBS:-2}"
 pkg=$("$py" -c 'import nnport, os; print(os.path.dirname(nnport.__file__))')
-cp build/cpp/_core*.so "$pkg/"
+for so in build/cpp/_core*.so; do cp "$so" "$pkg/.tmp.so" && mv -f "$pkg/.tmp.so" "$pkg/$(basename "$so")"; done  # a new inode: running processes keep the old one
 cp python/nnport/*.py "$pkg/"
 
 status=0

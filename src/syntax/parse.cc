@@ -1049,7 +1049,75 @@ class Lifter {
       s->body = lift_block(body);
       return s;
     }
+    if (ty == "try_statement") {
+      // Code inside a try the lifter can't read keeps the whole statement verbatim.
+      size_t saved = infos_.size();
+      try {
+        return lift_try(n);
+      } catch (const MigrationError&) {
+        infos_.resize(saved);
+        return other(n);
+      }
+    }
     return other(n);
+  }
+
+  // A try statement stays StmtKind::Other with its verbatim text, and its clauses are
+  // lifted too (so the printer can lay out the code inside): body holds one Other per
+  // clause, text = the clause header without its colon ("try", "except E as e", ...),
+  // body = the clause's block.
+  StmtPtr lift_try(TSNode n) {
+    auto s = make_stmt(StmtKind::Other, n);
+    s->text = text(n);
+    TSNode first_block = field(n, "body");
+    note(s, n, colon_before(n, first_block), false);
+    uint32_t count = ts_node_named_child_count(n);
+    for (uint32_t i = 0; i < count; ++i) {
+      TSNode c = ts_node_named_child(n, i);
+      std::string_view ty = type_of(c);
+      if (ty == "comment") continue;
+      auto clause = std::make_shared<Stmt>();
+      clause->kind = StmtKind::Other;
+      if (ty == "block") {
+        clause->loc = s->loc;
+        clause->text = "try";
+        clause->body = lift_block(c);
+        // the try clause shares the statement's header (its comment is the statement's)
+        s->body.push_back(clause);
+        continue;
+      }
+      TSNode block{};
+      bool found = false;
+      for (uint32_t k = 0; k < ts_node_named_child_count(c); ++k) {
+        TSNode b = ts_node_named_child(c, k);
+        if (type_of(b) == "block") {
+          block = b;
+          found = true;
+        }
+      }
+      if (!found) return other(n);
+      clause->loc = loc(c);
+      unsigned colon = colon_before(c, block);
+      std::string header(src_.substr(ts_node_start_byte(c), colon - 1 - ts_node_start_byte(c)));
+      std::string norm;
+      for (char ch : header) {
+        bool ws = ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\\';
+        if (ws) {
+          if (!norm.empty() && norm.back() != ' ') norm += ' ';
+        } else {
+          norm += ch;
+        }
+      }
+      while (!norm.empty() && norm.back() == ' ') norm.pop_back();
+      clause->text = norm;
+      StmtInfo info{clause.get(), ts_node_start_byte(c), colon, ts_node_end_byte(c), 0, false};
+      info.header_line = line_of(colon - 1);
+      info.column = static_cast<int>(ts_node_start_point(c).column);
+      infos_.push_back(info);
+      clause->body = lift_block(block);
+      s->body.push_back(clause);
+    }
+    return s;
   }
 
   StmtPtr simple(TSNode n, StmtKind k) {

@@ -981,6 +981,8 @@ std::string normalize_number(const std::string& t) {
   }
   for (auto& c : s)
     if (c == 'E' || c == 'J') c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t eplus = s.find("e+");
+  if (eplus != std::string::npos) s.erase(eplus + 1, 1);  // `1e+05` -> `1e05`
   // `1.` -> `1.0`, `1.e5` -> `1.0e5`, `.5` -> `0.5`.
   if (!s.empty() && s[0] == '.') s = "0" + s;
   size_t dot = s.find('.');
@@ -1154,9 +1156,20 @@ std::string normalize_string_spelling(const std::string& raw, bool docstring) {
     if (body[k] == '\'') ++singles;
     if (body[k] == '"') ++doubles;
   }
-  if (is_f && body.find('{') != std::string::npos) {
-    // Quotes inside replacement fields cannot be re-escaped: keep unless no quotes at all.
-    if (singles + doubles > 0) return np + std::string(qlen, q) + body + std::string(qlen, q);
+  if (is_f) {
+    // Quotes inside replacement fields can't be re-escaped (before 3.12): keep the spelling.
+    int depth = 0;
+    for (size_t k = 0; k < body.size(); ++k) {
+      char c = body[k];
+      if (depth == 0 && (c == '{' || c == '}') && k + 1 < body.size() && body[k + 1] == c) {
+        ++k;
+        continue;
+      }
+      if (c == '{') ++depth;
+      else if (c == '}' && depth > 0) --depth;
+      else if (depth > 0 && (c == '\'' || c == '"' || c == '\\'))
+        return np + std::string(qlen, q) + body + std::string(qlen, q);
+    }
   }
   char pref = doubles > singles ? '\'' : '"';
   if (is_raw) {
@@ -2195,9 +2208,36 @@ class PyFormatter {
     b.text(":");
     b.space();
     if (assignment) {
-      b.fits_expanded(false, PMode::Flat, -1, [&] { operand(*e.object, P_LAMBDA); });
+      b.fits_expanded(false, PMode::Flat, -1, [&] { lambda_body(*e.object); });
     } else {
-      operand(*e.object, P_LAMBDA);
+      lambda_body(*e.object);
+    }
+  }
+
+  // ruff's FormatBody of a lambda.
+  void lambda_body(const Expr& body) {
+    if (sp(body)) {
+      expr(body, Parens::Always);
+      return;
+    }
+    OptParens np = needs_parentheses(body);
+    if (np == OptParens::Always) {
+      expr(body, Parens::Always);
+    } else if (np == OptParens::Multiline) {
+      parenthesize_if_expands([&] { expr(body, Parens::Never); });
+    } else if (body.kind == ExprKind::Call || body.kind == ExprKind::Subscript) {
+      auto unparenthesized = [&] { expr(body, Parens::Never); };
+      if (will_break(unparenthesized)) b.expand_parent();
+      b.best_fitting({unparenthesized, [&] { b.group(unparenthesized, -1, true); },
+                      [&] {
+                        b.text("(");
+                        b.block_indent(unparenthesized);
+                        b.text(")");
+                      }});
+    } else if (has_own_parentheses(body)) {
+      expr(body);
+    } else {
+      parenthesize_if_expands([&] { expr(body, Parens::Never); });
     }
   }
 
@@ -2546,6 +2586,7 @@ class PyFormatter {
       case StmtKind::With:
         return true;
       case StmtKind::Other: {
+        if (!s.body.empty()) return true;
         // try/async/match... kept verbatim: compound when it spans lines with a block
         const std::string& t = s.text;
         static const char* kw[] = {"try", "async", "match", "with", "for", "while", "if", "class", "def", "@"};
@@ -2783,7 +2824,27 @@ class PyFormatter {
   bool return_annotation_params_ = false;
   int verbatim_indent_ = 0;  // current indentation level for verbatim statements
 
+  // A try statement lifted by the parser: clause headers kept, blocks formatted.
+  void clauses(const Stmt& s) {
+    for (size_t i = 0; i < s.body.size(); ++i) {
+      const Stmt& c = *s.body[i];
+      if (i > 0) {
+        b.hard();
+        if (empty_lines(c) > 0) b.empty_line();
+        leading_comments(c);
+      }
+      b.text(c.text + ":");
+      trailing_comment(i == 0 ? s.trailing_comment : c.trailing_comment);
+      block(c.body, Suite::Other);
+      if (i > 0) own_line_trailing(c);
+    }
+  }
+
   void verbatim(const Stmt& s) {
+    if (!s.body.empty()) {
+      clauses(s);
+      return;
+    }
     // Re-indent continuation lines by the difference between the original column and ours.
     std::string t = s.text;
     while (!t.empty() && (t.back() == '\n' || t.back() == ' ' || t.back() == '\r')) t.pop_back();
@@ -3068,7 +3129,7 @@ class PyFormatter {
                          },
                          ""});
     }
-    parenthesize_if_expands([&] { join_comma(entries, s.magic_trailing_comma, false); });
+    parenthesize_if_expands([&] { join_comma(entries, s.magic_trailing_comma, true); });
     trailing_comment(s.trailing_comment);
   }
 
@@ -3330,6 +3391,16 @@ class PyFormatter {
       }
     } else {
       body = escape_docstring(e.text);
+    }
+    // ruff: trailing whitespace (and newlines) of the text go; what fits one line stays one line.
+    while (!body.empty() && (body.back() == ' ' || body.back() == '\t' || body.back() == '\n' || body.back() == '\r')) {
+      if (body.back() == '\n') {
+        // a last line holding only the closing quotes is kept unless the text is one line
+        std::string head = body.substr(0, body.size() - 1);
+        while (!head.empty() && (head.back() == ' ' || head.back() == '\t' || head.back() == '\r')) head.pop_back();
+        if (head.find('\n') != std::string::npos) break;
+      }
+      body.pop_back();
     }
     // Normalise: strip leading whitespace of the first line, re-indent the others.
     std::vector<std::string> lines;
