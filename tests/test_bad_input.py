@@ -116,10 +116,6 @@ def test_bad_input_shape(shape, good_model, tmp_path):
     assert "Traceback" not in process.stderr, process.stderr
 
 
-@pytest.mark.xfail(
-    reason="engine: empty dimensions in --input-shape are dropped silently ('3,,4' reads as 3,4)",
-    strict=True,
-)
 @pytest.mark.parametrize("shape", ["4,,4", "4,", ",4"])
 def test_input_shape_with_an_empty_dimension(shape, good_model, tmp_path):
     out = tmp_path / "out.py"
@@ -155,10 +151,6 @@ def test_entry_naming_nothing(entry, says, good_model, tmp_path):
     assert "Traceback" not in process.stderr, process.stderr
 
 
-@pytest.mark.xfail(
-    reason="engine: an --entry diagnostic shows an empty line instead of the entry expression",
-    strict=True,
-)
 def test_entry_diagnostic_shows_the_entry(good_model, tmp_path):
     process = nnport("convert", good_model, "--to", "keras", "--entry", "Nothing()")
     assert "--entry:1:1: error:" in process.stderr, process.stderr

@@ -36,7 +36,9 @@ InputSpec parse_input_spec(std::string_view text) {
   std::stringstream ss(t);
   std::string part;
   while (std::getline(ss, part, ',')) {
-    if (part.empty()) continue;
+    if (part.empty())
+      throw std::invalid_argument(fmt::format("empty dimension in --input-shape `{}` (expected positive integers "
+                                              "like 3,64,64)", text));
     try {
       size_t used = 0;
       long long d = std::stoll(part, &used);
@@ -48,6 +50,8 @@ InputSpec parse_input_spec(std::string_view text) {
                                               part, text));
     }
   }
+  if (!t.empty() && t.back() == ',')
+    throw std::invalid_argument(fmt::format("empty dimension in --input-shape `{}`", text));
   if (spec.dims.empty()) throw std::invalid_argument(fmt::format("empty --input-shape `{}`", text));
   return spec;
 }
@@ -261,13 +265,17 @@ std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& fi
 }
 
 Result failure(const MigrationError& e, std::string_view source, const std::string& file,
-               const std::vector<Diagnostic>& warnings = {}) {
+               const std::vector<Diagnostic>& warnings = {}, const std::string& entry = "") {
   Result r;
   r.ok = false;
   r.diagnostics = warnings;
   r.diagnostics.push_back(e.diagnostic);
-  for (const auto& d : r.diagnostics)
-    r.rendered_diagnostics += render(d, d.loc.file == file ? source : std::string_view{}) + "\n";
+  if (r.diagnostics.back().loc.file == "--entry" && r.diagnostics.back().hint.empty())
+    r.diagnostics.back().hint = "--entry is a Python expression over the file's names that builds the model";
+  for (const auto& d : r.diagnostics) {
+    std::string_view text = d.loc.file == file ? source : d.loc.file == "--entry" ? std::string_view(entry) : "";
+    r.rendered_diagnostics += render(d, text) + "\n";
+  }
   return r;
 }
 
@@ -318,7 +326,7 @@ Result convert(std::string_view source, const std::string& file, const Options& 
     render_warnings(r, a->sink, source);
     return r;
   } catch (const MigrationError& e) {
-    return failure(e, source, file, a ? a->sink.items : std::vector<Diagnostic>{});
+    return failure(e, source, file, a ? a->sink.items : std::vector<Diagnostic>{}, options.entry);
   } catch (const std::exception& e) {
     return failure(internal_error(e, file), source, file);
   }
@@ -337,7 +345,7 @@ Result inspect(std::string_view source, const std::string& file, const Options& 
     render_warnings(r, a->sink, source);
     return r;
   } catch (const MigrationError& e) {
-    return failure(e, source, file);
+    return failure(e, source, file, {}, options.entry);
   } catch (const std::exception& e) {
     return failure(internal_error(e, file), source, file);
   }
@@ -554,7 +562,7 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
     render_warnings(r, a->sink, source);
     return r;
   } catch (const MigrationError& e) {
-    return failure(e, source, file);
+    return failure(e, source, file, {}, options.entry);
   } catch (const std::exception& e) {
     return failure(internal_error(e, file), source, file);
   }

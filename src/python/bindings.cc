@@ -14,6 +14,7 @@
 
 #include "diagnostics/diagnostic.h"
 #include "driver/driver.h"
+#include "syntax/parse.h"
 
 #ifndef NNPORT_VERSION
 #define NNPORT_VERSION "0.0.0"
@@ -139,6 +140,10 @@ PYBIND11_MODULE(_core, m) {
       py::arg("source"), py::arg("file"), py::arg("to"), py::arg("layout") = "keep",
       py::arg("entry") = "", py::arg("input_shapes") = std::vector<std::string>{},
       "The weight plan (docs/weight-plan.md) as JSON text.");
+
+  m.def(
+      "parse_only", [](const std::string& source) { return nnport::syntax::parse_only(source); },
+      py::arg("source"), "Parse with tree-sitter only; returns the node count (the benchmark's floor).");
 
   m.def(
       "catalog_json", [] { return nnport::catalog_json(); },

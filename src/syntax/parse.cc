@@ -1362,6 +1362,24 @@ class Lifter {
     m.trailing_comments.push_back(t);
   }
 
+  // An empty line anywhere between two byte offsets.
+  bool blank_line_between(unsigned from, unsigned to) const {
+    int a = line_of(from), z = line_of(to);
+    for (int r = a + 1; r < z; ++r)
+      if (line_is_blank(r)) return true;
+    return false;
+  }
+
+  // Own-line comments after a statement: lines after the first of trailing_comment, an
+  // empty line for each kept blank line (up to 2).
+  void add_own_line_trailing(Stmt* s, const Cmt& c, const std::string& t) {
+    if (line_is_blank(c.line - 1)) {
+      s->trailing_comment += "\n";
+      if (line_is_blank(c.line - 2)) s->trailing_comment += "\n";
+    }
+    s->trailing_comment += "\n" + t;
+  }
+
   void attach_statement_comments(Module& m) {
     // Parents: the innermost earlier statement whose range holds this one.
     {
@@ -1423,6 +1441,18 @@ class Lifter {
       for (size_t i = 0; i < infos_.size(); ++i)
         if (!infos_[i].is_else && infos_[i].end <= c.begin && (prev < 0 || infos_[i].end >= infos_[static_cast<size_t>(prev)].end)) prev = static_cast<int>(i);
       bool lead = next && column <= next->column;
+      if (lead && !next->is_else && prev >= 0 && blank_line_between(c.end, next->begin)) {
+        // ruff: a comment set apart from the next statement by an empty line trails the
+        // statement before it (its sibling in the same block), when there is one.
+        int p = prev;
+        int want = next->parent;
+        while (p >= 0 && infos_[static_cast<size_t>(p)].parent != want) p = infos_[static_cast<size_t>(p)].parent;
+        if (p >= 0 && !infos_[static_cast<size_t>(p)].is_else) {
+          Stmt* s = infos_[static_cast<size_t>(p)].stmt;
+          add_own_line_trailing(s, c, t);
+          continue;
+        }
+      }
       if (!lead && prev >= 0) {
         // climb to the statement whose block the comment's indentation belongs to
         int p = prev;
@@ -1434,8 +1464,7 @@ class Lifter {
           if (next == nullptr && infos_[static_cast<size_t>(p)].parent < 0) {
             // after the last top-level statement: the module's trailing comments
           } else {
-            if (line_is_blank(c.line - 1)) s->trailing_comment += "\n";
-            s->trailing_comment += "\n" + t;
+            add_own_line_trailing(s, c, t);
             continue;
           }
         }

@@ -1610,26 +1610,31 @@ class PyFormatter {
       b.text(merged);
       return;
     }
+    in_parens_group([&] { implicit_concatenation(e, merged); });
+  }
+
+  // FormatImplicitConcatenatedString: the merged literal when the enclosing group is flat,
+  // else one part per line.
+  void implicit_concatenation(const Expr& e) { implicit_concatenation(e, merged_concatenation(e)); }
+  void implicit_concatenation(const Expr& e, const std::string& merged) {
     auto parts = [&] {
       for (size_t i = 0; i < e.values.size(); ++i) {
         if (i) in_parens_soft_or_space();
         b.text(string_literal(*e.values[i]));
       }
     };
-    in_parens_group([&] {
-      if (!merged.empty()) {
-        b.if_flat([&] { b.text(merged); });
-        b.if_breaks(parts);
-        return;
+    if (!merged.empty()) {
+      b.if_flat([&] { b.text(merged); });
+      b.if_breaks(parts);
+      return;
+    }
+    // Parts the source wrote on separate lines stay on separate lines.
+    for (size_t i = 0; i + 1 < e.values.size(); ++i)
+      if (e.values[i]->loc.line > 0 && e.values[i + 1]->loc.line > e.values[i]->loc.line) {
+        b.expand_parent();
+        break;
       }
-      // Parts the source wrote on separate lines stay on separate lines.
-      for (size_t i = 0; i + 1 < e.values.size(); ++i)
-        if (e.values[i]->loc.line > 0 && e.values[i + 1]->loc.line > e.values[i]->loc.line) {
-          b.expand_parent();
-          break;
-        }
-      parts();
-    });
+    parts();
   }
 
   // The single literal ruff writes for a concatenation when it is merged, or "" when the
@@ -2125,10 +2130,91 @@ class PyFormatter {
     }
   }
 
+  // write_in_parentheses_only_group_start_tag / _end_tag.
+  std::vector<EK> open_in_parens_groups_;
+  void in_parens_group_start() {
+    if (level == Level::Expression && optional_parens_id >= 0) {
+      Elem s;
+      s.k = EK::StartCondGroup;
+      s.cond_mode = PMode::Expanded;
+      s.id = optional_parens_id;
+      b.buf->push_back(s);
+      open_in_parens_groups_.push_back(EK::EndCondGroup);
+    } else if (level == Level::Parenthesized) {
+      Elem s;
+      s.k = EK::StartGroup;
+      b.buf->push_back(s);
+      open_in_parens_groups_.push_back(EK::EndGroup);
+    } else {
+      open_in_parens_groups_.push_back(EK::Text);  // nothing
+    }
+  }
+  void in_parens_group_end() {
+    EK k = open_in_parens_groups_.back();
+    open_in_parens_groups_.pop_back();
+    if (k != EK::Text) b.tag(k);
+  }
+
+  static bool is_implicit_concat(const Expr& e) {
+    return e.kind == ExprKind::String && !e.values.empty() && !sp(e);
+  }
+
   void binary_like(const Expr& e) {
     Flat f;
     flatten(e, f);
-    in_parens_group([&] { format_flat_range(f, 0, f.operands.size() - 1); });
+    size_t n = f.operands.size();
+    std::vector<size_t> strings;
+    if (e.kind != ExprKind::BoolOp)
+      for (size_t i = 0; i < n; ++i)
+        if (!f.operands[i].parens && is_implicit_concat(*f.operands[i].e)) strings.push_back(i);
+    if (strings.empty()) {
+      in_parens_group([&] { format_flat_range(f, 0, n - 1); });
+      return;
+    }
+    // ruff's layout around implicit concatenated string operands: the operator before a
+    // string stays on the line before it, the one after it starts the next line.
+    in_parens_group_start();
+    if (strings[0] != 0) in_parens_group_start();
+    long last_op = -1;
+    size_t si = 0;
+    while (true) {
+      if (si < strings.size()) {
+        size_t k = strings[si++];
+        if (k > 0) {
+          size_t left_op = k - 1;
+          if (last_op == static_cast<long>(left_op)) {
+            in_parens_group_end();
+          } else {
+            size_t lo = last_op < 0 ? 0 : static_cast<size_t>(last_op) + 1;
+            format_flat_range(f, lo, left_op);
+            in_parens_soft_or_space();
+            b.text(f.ops[left_op]);
+            in_parens_group_end();
+            b.space();
+          }
+          implicit_concatenation(*f.operands[k].e);
+          b.tag(EK::LineSuffixBoundary);
+        } else {
+          implicit_concatenation(*f.operands[k].e);
+        }
+        if (k + 1 < n) {
+          in_parens_group_start();
+          in_parens_soft_or_space();
+          b.text(f.ops[k]);
+          b.space();
+          last_op = static_cast<long>(k);
+        } else {
+          break;
+        }
+      } else {
+        if (last_op >= 0) {
+          format_flat_range(f, static_cast<size_t>(last_op) + 1, n - 1);
+          in_parens_group_end();
+        }
+        break;
+      }
+    }
+    in_parens_group_end();
   }
 
   void unary(const Expr& e) {
@@ -2645,18 +2731,19 @@ class PyFormatter {
   void own_line_trailing(const Stmt& s) {
     size_t nl = s.trailing_comment.find('\n');
     if (nl == std::string::npos) return;
-    bool blank = false;
+    int blanks = 0;
     size_t start = nl + 1;
     while (true) {
       size_t e = s.trailing_comment.find('\n', start);
       std::string line = s.trailing_comment.substr(start, e == std::string::npos ? std::string::npos : e - start);
       if (line.empty()) {
-        blank = true;
+        ++blanks;
       } else {
-        if (blank) b.empty_line();
-        else b.hard();
+        int n = std::min(blanks, level == Level::TopLevel ? 2 : 1);
+        if (n == 0) b.hard();
+        for (int k = 0; k < n; ++k) b.empty_line();
         b.text(normalize_comment(line));
-        blank = false;
+        blanks = 0;
       }
       if (e == std::string::npos) break;
       start = e + 1;
@@ -2777,7 +2864,7 @@ class PyFormatter {
       case StmtKind::For:
         b.text("for");
         b.space();
-        if (s.targets[0]->kind == ExprKind::Tuple && !s.targets[0]->parenthesized) {
+        if (s.targets[0]->kind == ExprKind::Tuple) {
           LevelScope scope(*this, Level::Expression, -1);
           tuple(*s.targets[0], TupleMode::NeverPreserve);
         } else {
@@ -3349,15 +3436,58 @@ class PyFormatter {
     value_with_trailing(*s.value, s.trailing_comment);
   }
 
+  // ruff's is_splittable_expression.
+  static bool is_splittable(const Expr& e) {
+    switch (e.kind) {
+      case ExprKind::Name:
+      case ExprKind::Int:
+      case ExprKind::Float:
+      case ExprKind::Bool:
+      case ExprKind::None:
+      case ExprKind::Ellipsis:
+      case ExprKind::Slice:
+        return false;
+      case ExprKind::Compare:
+      case ExprKind::BinOp:
+      case ExprKind::BoolOp:
+      case ExprKind::IfExp:
+      case ExprKind::Subscript:
+      case ExprKind::ListComp:
+        return true;
+      case ExprKind::Tuple:
+      case ExprKind::List:
+      case ExprKind::Set:
+        return !e.items.empty();
+      case ExprKind::Dict:
+        return !e.items.empty();
+      case ExprKind::UnaryOp:
+        return is_splittable(*e.object);
+      case ExprKind::Call:
+        return !e.args.empty() || sp(*e.object);
+      case ExprKind::String:
+        return !e.values.empty();
+      case ExprKind::Lambda:
+      case ExprKind::Starred:
+      case ExprKind::Attribute:
+        return sp(*e.object) || is_splittable(*e.object);
+    }
+    return false;
+  }
+
   void ann_assign(const Stmt& s) {
     target_plain(*s.targets[0], Parens::Preserve);
     b.text(": ");
-    maybe_parenthesize(*s.annotation, Parenthesize::IfBreaks);
+    const Expr& ann = *s.annotation;
     if (s.value) {
-      b.text(" = ");
-      value_with_trailing(*s.value, s.trailing_comment);
+      if (is_splittable(ann)) {
+        right_to_left(ann, "=", *s.value, s.trailing_comment);
+      } else {
+        expr(ann, Parens::Never);
+        b.text(" = ");
+        value_with_trailing(*s.value, s.trailing_comment);
+      }
     } else {
-      trailing_comment(s.trailing_comment);
+      value_with_trailing(ann, s.trailing_comment);
     }
   }
 

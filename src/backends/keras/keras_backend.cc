@@ -651,7 +651,7 @@ class Emitter {
     for (const auto& l : inst) {
       Attr d = l->attrs["dim"];
       size_t rank = l->input_shape.size();
-      if (rank == 0) throw NotTranslatable{loc, "softmax over an input of unknown rank (give --input-shape)"};
+      if (rank == 0) continue;  // never called for this entry (or shape unknown): judged below
       long long dim = d.is_none() ? ((rank == 0 || rank == 1 || rank == 3) ? 0 : 1) : d.as_int();
       if (dim < 0) dim += rank;
       int a = dim == (long long)rank - 1 ? -1 : (int)dim;
@@ -660,7 +660,9 @@ class Emitter {
     }
     if (!axis) {
       Attr d = require(inst, "dim", pc, op, loc);
-      return d.is_none() ? -1 : (int)d.as_int();
+      if (d.is_int() && d.as_int() == -1) return -1;
+      throw NotTranslatable{loc, "softmax over an axis that depends on an input rank nnport does not know "
+                                 "(give --input-shape, or dim=-1)"};
     }
     return *axis;
   }
