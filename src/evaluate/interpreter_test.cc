@@ -9,35 +9,13 @@
 #include <vector>
 
 #include "driver/driver.h"
+#include "driver/test_support.h"
 
 namespace nnport {
 namespace {
 
 using nlohmann::json;
-
-Options opts(const std::vector<std::string>& shapes, const std::string& entry = "") {
-  Options o;
-  o.entry = entry;
-  for (const auto& s : shapes) o.input_shapes.push_back(parse_input_spec(s));
-  return o;
-}
-
-// The pivot JSON of `source`; fails the test (and returns null) when inspect fails.
-json pivot_json(const std::string& source, const Options& o) {
-  Result r = inspect(source, "model.py", o, "json");
-  EXPECT_TRUE(r.ok) << r.rendered_diagnostics;
-  if (!r.ok) return json();
-  return json::parse(r.output);
-}
-
-const json* find_layer(const json& layer, const std::string& path) {
-  if (layer.is_null()) return nullptr;
-  if (layer.value("path", "") == path) return &layer;
-  if (layer.contains("children"))
-    for (const auto& c : layer["children"])
-      if (const json* f = find_layer(c["layer"], path)) return f;
-  return nullptr;
-}
+using namespace test_support;
 
 // Attribute `attr` of the layer at `path` (null json when absent).
 json attr(const json& pj, const std::string& path, const std::string& a) {

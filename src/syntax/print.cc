@@ -2728,9 +2728,12 @@ class PyFormatter {
   }
 
   // Own-line comments after a statement (the lines of trailing_comment after the first).
-  void own_line_trailing(const Stmt& s) {
+  // min_first: at least this many empty lines before the first comment (ruff: a class
+  // docstring keeps one). A def/class gets 2 (top level) or 1, like the def itself.
+  void own_line_trailing(const Stmt& s, int min_first = 0) {
     size_t nl = s.trailing_comment.find('\n');
     if (nl == std::string::npos) return;
+    bool first = true;
     int blanks = 0;
     size_t start = nl + 1;
     while (true) {
@@ -2740,6 +2743,9 @@ class PyFormatter {
         ++blanks;
       } else {
         int n = std::min(blanks, level == Level::TopLevel ? 2 : 1);
+        if (first && is_def(s)) n = level == Level::TopLevel ? 2 : 1;
+        if (first) n = std::max(n, min_first);
+        first = false;
         if (n == 0) b.hard();
         for (int k = 0; k < n; ++k) b.empty_line();
         b.text(normalize_comment(line));
@@ -3078,7 +3084,7 @@ class PyFormatter {
         leading_comments(s);
         docstring(*s.value);
         trailing_comment(s.trailing_comment);
-        own_line_trailing(s);
+        own_line_trailing(s, kind == Suite::Class ? 1 : 0);
       } else {
         statement(s);
       }
