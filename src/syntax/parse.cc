@@ -428,14 +428,33 @@ class Lifter {
       return e;
     }
     if (ty == "union_type") {
-      auto e = make(ExprKind::BinOp, n);
-      std::vector<TSNode> kids;
-      for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i)
-        if (type_of(ts_node_named_child(n, i)) != "comment") kids.push_back(ts_node_named_child(n, i));
-      if (kids.size() != 2) unsupported(n, "type expression");
-      e->items = {lift_expr(kids[0]), lift_expr(kids[1])};
-      e->name = "|";
-      return e;
+      // `A | B | C`: the members, left-associated like the `|` operator.
+      std::vector<TSNode> members;
+      std::function<void(TSNode)> collect = [&](TSNode k) {
+        std::string_view kt = type_of(k);
+        if (kt == "type" && ts_node_named_child_count(k) == 1) {
+          collect(ts_node_named_child(k, 0));
+        } else if (kt == "union_type") {
+          for (uint32_t i = 0; i < ts_node_named_child_count(k); ++i)
+            if (type_of(ts_node_named_child(k, i)) != "comment") collect(ts_node_named_child(k, i));
+        } else if (kt == "binary_operator" && type_of(field(k, "operator")) == "|") {
+          collect(field(k, "left"));
+          collect(field(k, "right"));
+        } else {
+          members.push_back(k);
+        }
+      };
+      collect(n);
+      if (members.size() < 2) unsupported(n, "type expression");
+      ExprPtr acc = lift_expr(members[0]);
+      for (size_t i = 1; i < members.size(); ++i) {
+        auto e = make(ExprKind::BinOp, n);
+        e->loc.end = ts_node_end_byte(members[i]);
+        e->items = {acc, lift_expr(members[i])};
+        e->name = "|";
+        acc = e;
+      }
+      return acc;
     }
     if (ty == "member_type") {
       auto e = make(ExprKind::Attribute, n);
@@ -1039,8 +1058,10 @@ class Lifter {
               s->names.push_back({"", ""});
             }
           }
-          // `with (a, b):` parenthesised items and trailing commas keep the verbatim text.
-          if (type_of(ts_node_child(clause, 0)) == "(" ) throw MigrationError(Diagnostic{});
+          // `with (a, b,):` a magic trailing comma keeps the items one per line.
+          uint32_t cc = ts_node_child_count(clause);
+          if (cc >= 2 && type_of(ts_node_child(clause, 0)) == "(" && type_of(ts_node_child(clause, cc - 2)) == ",")
+            s->magic_trailing_comma = true;
         } catch (const MigrationError&) {
           s->targets.clear();
           s->names.clear();

@@ -9,6 +9,20 @@
 // parentheses, best-fit parenthesizing of assignment values, comma-separated lists
 // with magic trailing commas, binary-expression splitting, blank lines between
 // statements) are ports of ruff's behaviour for the subset ast.h models.
+//
+// Comment conventions shared with parse.cc: Stmt::trailing_comment holds the end-of-line
+// comment, then own-line comments after the statement (each after a '\n', an empty line
+// for a kept blank line); Expr::comment holds own-line comments above an element (each
+// ended by '\n'), its end-of-line comment, then own-line comments after a last element
+// (each after a '\v'); a first line "\f# ...\n" is a comment right after the opening
+// bracket. Stmt::leading_comments may hold "" for a kept blank line.
+//
+// Not reproduced (ruff would lay these out differently): comments inside binary
+// expressions or between a decorator and its def; comments right after the `(` of a
+// def or import list (moved to the end of the statement); `# fmt: off` regions; the
+// expressions inside f-string replacement fields (kept as written); statements kept
+// verbatim (async, match, del, global, ...) keep their source layout; two empty lines
+// between top-level statements need Stmt::empty_lines_before (the parser sets it).
 #include "syntax/print.h"
 
 #include <algorithm>
@@ -1137,9 +1151,10 @@ std::string normalize_string_spelling(const std::string& raw, bool docstring) {
     body = nb;
   }
   if (qlen == 3) {
-    // Triple-quoted: prefer """ unless the body contains `"` in a way that breaks.
+    // Triple-quoted: """ unless the body has """ or ends with `"`.
     if (q == '"') return np + std::string(qlen, q) + body + std::string(qlen, q);
-    if (body.find('"') != std::string::npos || (!body.empty() && body.back() == '"') ) return np + std::string(qlen, q) + body + std::string(qlen, q);
+    if (body.find("\"\"\"") != std::string::npos || (!body.empty() && body.back() == '"'))
+      return np + std::string(qlen, q) + body + std::string(qlen, q);
     return np + "\"\"\"" + body + "\"\"\"";
   }
   (void)docstring;
@@ -1893,11 +1908,33 @@ class PyFormatter {
     else inner();
   }
 
+  // ruff's is_huggable_string_argument: a lone triple-quoted multi-line string argument
+  // that starts on the call's line hugs the parentheses: `dedent("""...""")`.
+  static bool hug_string_argument(const Expr& call) {
+    if (call.args.size() != 1 || call.magic_trailing_comma) return false;
+    const Argument& a = call.args[0];
+    if (a.star || a.double_star || !a.name.empty() || !a.value) return false;
+    const Expr& v = *a.value;
+    if (v.kind != ExprKind::String || !v.values.empty() || sp(v) || !v.comment.empty()) return false;
+    std::string lit = string_literal(v);
+    size_t q = lit.find_first_of("\"'");
+    if (q == std::string::npos || lit.size() - q < 6 || lit.compare(q, 3, std::string(3, lit[q])) != 0) return false;
+    if (lit.find('\n') == std::string::npos) return false;
+    return v.loc.line == 0 || call.loc.line == 0 || v.loc.line == call.loc.line;
+  }
+
   void call(const Expr& e, Chain c = Chain::Default) {
     Chain layout = apply_in_node(c, e);
     const Expr& f = *e.object;
     auto inner = [&] {
       chain_value(f, layout, sp(f) || prec(f) < P_ATOM);
+      if (hug_string_argument(e)) {
+        LevelScope scope(*this, Level::Parenthesized);
+        b.text("(");
+        expr(*e.args[0].value);
+        b.text(")");
+        return;
+      }
       arguments(e.args, e.magic_trailing_comma);
     };
     if (c == Chain::Default && layout == Chain::Fluent) b.group(inner);
@@ -2692,6 +2729,8 @@ class PyFormatter {
   static bool trailing_def(const Stmt& s) {
     const Stmt* cur = &s;
     while (cur) {
+      // ruff stops at a statement with own-line comments after it
+      if (cur->trailing_comment.find('\n') != std::string::npos) return false;
       if (is_def(*cur)) return true;
       const std::vector<StmtPtr>* body = nullptr;
       if (!cur->orelse.empty()) body = &cur->orelse;
@@ -2983,7 +3022,7 @@ class PyFormatter {
       else expr(e, Parens::Never);
       if (!s.names[i].second.empty()) b.text(" as " + s.names[i].second);
     };
-    if (s.targets.size() == 1) {
+    if (s.targets.size() == 1 && !s.magic_trailing_comma) {
       const Expr& e = *s.targets[0];
       if (s.names[0].second.empty() || sp(e)) {
         maybe_parenthesize(e, Parenthesize::IfBreaks);
@@ -3003,7 +3042,8 @@ class PyFormatter {
         }
         item(i, s.targets.size() == 1);
       }
-      if (s.targets.size() > 1) b.if_breaks([&] { b.text(","); });
+      if (s.targets.size() > 1 || s.magic_trailing_comma) b.if_breaks([&] { b.text(","); });
+      if (s.magic_trailing_comma) b.expand_parent();
     });
   }
 
