@@ -18,6 +18,18 @@ std::string trim(std::string s) {
 
 pivot::Attr parse_literal(const std::string& text) {
   if (text == "None") return {};
+  if (!text.empty() && (text[0] == '(' || text[0] == '[')) {  // a tuple of literals
+    pivot::AttrList items;
+    size_t pos = 1;
+    while (pos < text.size() - 1) {
+      size_t end = text.find(',', pos);
+      if (end == std::string::npos || end > text.size() - 1) end = text.size() - 1;
+      std::string item = trim(text.substr(pos, end - pos));
+      if (!item.empty()) items.push_back(parse_literal(item));
+      pos = end + 1;
+    }
+    return pivot::Attr(items);
+  }
   if (text == "True") return true;
   if (text == "False") return false;
   if (!text.empty() && (text[0] == '\'' || text[0] == '"')) return text.substr(1, text.size() - 2);
@@ -151,24 +163,29 @@ const Catalog& Catalog::get() {
 }
 
 Catalog::Catalog() : ops_(build_table()) {
+  // Keras source spellings are registered before the backend's spellings, so a lookup of
+  // a name finds the signature that binds what source files write.
+  for (auto which : {&OpDef::torch, &OpDef::keras_source, &OpDef::keras})
+    for (size_t i = 0; i < ops_.size(); ++i) {
+      const std::string fw = which == &OpDef::torch ? "torch" : "keras";
+      for (const Signature& s : ops_[i].*which)
+        for (const std::string& n : s.names) {
+          std::string key = fw + ":" + n;
+          // Several pivot ops may share a Keras spelling (Activation, ReLU); a lookup by name
+          // finds the first, and the frontend refines it by the arguments.
+          if (by_name_.count(key) && which != &OpDef::keras) throw std::logic_error("catalog: " + n + " spelled twice");
+          by_name_.emplace(key, Match{&ops_[i], &s});
+        }
+    }
   for (size_t i = 0; i < ops_.size(); ++i) {
     const OpDef& d = ops_[i];
     if (by_id_.count(d.id)) throw std::logic_error("catalog: duplicate op " + d.id);
     by_id_[d.id] = i;
-    for (const auto& [fw, sigs] : {std::pair{"torch", &d.torch}, std::pair{"keras", &d.keras}})
-      for (const Signature& s : *sigs)
-        for (const std::string& n : s.names) {
-          std::string key = std::string(fw) + ":" + n;
-          // Several pivot ops may share a Keras spelling (Activation, ReLU); a lookup by name
-          // finds the first, and the frontend refines it by the arguments.
-          if (by_name_.count(key) && std::string(fw) == "torch") throw std::logic_error("catalog: " + n + " spelled twice");
-          by_name_.emplace(key, Match{&ops_[i], &s});
-        }
     // Every attribute a signature binds must be declared by the op.
-    for (const auto* sigs : {&d.torch, &d.keras})
+    for (const auto* sigs : {&d.torch, &d.keras, &d.keras_source})
       for (const Signature& s : *sigs)
         for (const Param& p : s.params) {
-          if (p.attr.empty()) continue;
+          if (p.attr.empty() || p.dropped || p.default_only) continue;
           bool known = false;
           for (const auto& a : d.attrs) known |= a.first == p.attr;
           if (!known && p.converter.empty() && p.name != "input" && p.name != "tensors" && p.name != "other" &&
@@ -198,6 +215,8 @@ std::string Catalog::to_json() const {
     nlohmann::json torch = nlohmann::json::array(), keras = nlohmann::json::array();
     for (const auto& s : d.torch) torch.push_back(signature_json(s));
     for (const auto& s : d.keras) keras.push_back(signature_json(s));
+    nlohmann::json keras_source = nlohmann::json::array();
+    for (const auto& s : d.keras_source) keras_source.push_back(signature_json(s));
     nlohmann::json weights = nlohmann::json::array();
     for (const auto& r : d.keras_weights) {
       nlohmann::json steps = nlohmann::json::array();
@@ -215,6 +234,7 @@ std::string Catalog::to_json() const {
                    {"attrs", attrs},
                    {"torch", torch},
                    {"keras", keras},
+                   {"keras_source", keras_source},
                    {"torch_tensors", d.torch_tensor_params},
                    {"keras_weights", weights},
                    {"layout", layout_rule_name(d.layout)},

@@ -69,7 +69,11 @@ struct OpDef {
   int rank = 0;      // spatial rank of conv/pool families (1, 2, 3)
   std::vector<std::pair<std::string, pivot::Attr>> attrs;  // pivot attributes and defaults (None = required)
   std::vector<Signature> torch;         // module classes and functions
-  std::vector<Signature> keras;         // layer classes and keras.ops functions
+  std::vector<Signature> keras;         // what the Keras backend writes: layer classes, keras.ops functions
+  // Keras constructors and functions as Keras source files write them (Keras's full
+  // parameter order, dropped and default-only parameters marked): what the Keras frontend
+  // binds. Lookups of framework "keras" find these first.
+  std::vector<Signature> keras_source;
   std::vector<std::string> torch_tensor_params;  // parameter names in state_dict order
   std::vector<TensorRule> keras_weights;         // target tensors in get_weights() order
   LayoutRule layout = LayoutRule::Elementwise;

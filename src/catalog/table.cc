@@ -5,6 +5,8 @@
 // right); Keras signatures list what the Keras backend emits, positional ones first.
 #include "catalog/table.h"
 
+#include <stdexcept>
+
 namespace nnport::catalog {
 
 namespace {
@@ -164,6 +166,8 @@ void add_recurrent(std::vector<OpDef>& ops) {
                        "bias=True, batch_first=False, dropout=0.0, bidirectional=False, " +
                        (std::string(r.id) == "lstm" ? "proj_size=0!, " : "") + kDevice;
     if (std::string(r.id) == "rnn") d.attrs.push_back({"nonlinearity", "tanh"});
+    // PyTorch's GRU applies the reset gate after the recurrent matmul (Keras reset_after=True)
+    if (std::string(r.id) == "gru") d.attrs.push_back({"reset_after", Attr(true)});
     d.torch = {sig({std::string("torch.nn.") + r.torch}, spec)};
     d.keras = {sig({std::string("keras.layers.") + r.keras},
                    "^units=hidden_size, use_bias:bias=True, return_sequences=False, return_state=False")};
@@ -219,6 +223,11 @@ void add_activations(std::vector<OpDef>& ops) {
       {"silu", "SiLU", "inplace=False~", {"torch.nn.functional.silu"}, "inplace=False~", {}, "", "", "silu"},
       {"softplus", "Softplus", "beta=1.0, threshold=20.0", {"torch.nn.functional.softplus"},
        "beta=1.0, threshold=20.0", {{"beta", Attr(1.0)}, {"threshold", Attr(20.0)}}, "", "", "softplus"},
+      {"selu", "SELU", "inplace=False~", {"torch.nn.functional.selu", "torch.selu"}, "inplace=False~", {}, "", "", "selu"},
+      {"softsign", "Softsign", "", {"torch.nn.functional.softsign"}, "", {}, "", "", "softsign"},
+      {"hardsigmoid", "Hardsigmoid", "inplace=False~", {"torch.nn.functional.hardsigmoid"}, "inplace=False~", {}, "", "",
+       "hard_sigmoid"},
+      {"mish", "Mish", "inplace=False~", {"torch.nn.functional.mish"}, "inplace=False~", {}, "", "", "mish"},
       {"hardtanh", "Hardtanh", "min_val=-1.0, max_val=1.0, inplace=False~", {"torch.nn.functional.hardtanh"},
        "min_val=-1.0, max_val=1.0, inplace=False~", {{"min_val", Attr(-1.0)}, {"max_val", Attr(1.0)}}, "", "", "hard_tanh"},
   };
@@ -353,6 +362,120 @@ void add_misc(std::vector<OpDef>& ops) {
   }
 }
 
+
+// Layers Keras has and PyTorch spells as a combination (global pooling, zero padding).
+void add_keras_only(std::vector<OpDef>& ops) {
+  for (int r = 1; r <= 3; ++r) {
+    std::string rs = std::to_string(r);
+    for (std::string kind : {"avg", "max"}) {
+      OpDef d;
+      d.id = "global_" + kind + "pool" + rs + "d";
+      d.kind = "layer";
+      d.rank = r;
+      d.attrs = {{"keepdims", Attr(false)}};
+      std::string keras_name = std::string("Global") + (kind == "avg" ? "Average" : "Max") + "Pooling" + rs + "D";
+      d.keras = {sig({"keras.layers." + keras_name}, "keepdims=False")};
+      d.keras_source = {sig({"keras.layers." + keras_name}, "data_format@data_format=None, keepdims=False, *, name=None~")};
+      d.layout = LayoutRule::Channels;
+      d.doc = std::string("Global ") + (kind == "avg" ? "average" : "max") + " pooling over every spatial axis.";
+      ops.push_back(d);
+    }
+    OpDef z;
+    z.id = "zeropad" + rs + "d";
+    z.kind = "layer";
+    z.rank = r;
+    z.attrs = {{"padding", Attr()}};  // one [before, after] pair per spatial axis
+    z.keras = {sig({"keras.layers.ZeroPadding" + rs + "D"}, "^padding")};
+    z.keras_source = {sig({"keras.layers.ZeroPadding" + rs + "D"},
+                          std::string("padding@zero_padding=") + (r == 1 ? "1" : r == 2 ? "(1, 1)" : "(1, 1, 1)") +
+                              ", data_format@data_format=None, *, name=None~")};
+    z.layout = LayoutRule::Channels;
+    z.doc = "Zero padding before and after each spatial axis.";
+    ops.push_back(z);
+  }
+}
+
+// The signatures Keras source files are bound with. Keras 3 parameter order; `**kwargs`
+// every layer accepts is spelled out after `*`.
+void add_keras_sources(std::vector<OpDef>& ops) {
+  auto find = [&](const std::string& id) -> OpDef& {
+    for (auto& d : ops)
+      if (d.id == id) return d;
+    throw std::logic_error("catalog: no op " + id);
+  };
+  const std::string base =
+      "*, input_shape@input_shape=None, batch_input_shape@batch_input_shape=None, input_dim@input_dim=None, "
+      "batch_size=None~, name=None~, dtype=None~, trainable=True!, autocast=True~";
+  const std::string kernel_extras =
+      "kernel_initializer='glorot_uniform'~, bias_initializer='zeros'~, kernel_regularizer=None!, "
+      "bias_regularizer=None!, activity_regularizer=None!, kernel_constraint=None!, bias_constraint=None!";
+  auto k = [&](const std::string& qualified, const std::string& spec, bool takes_input = false) {
+    return sig({"keras.layers." + qualified}, spec + (spec.empty() ? "" : ", ") + base, takes_input);
+  };
+  find("linear").keras_source = {k("Dense", "units:out_features, activation:actv_func@activation=None, "
+                                            "use_bias:bias=True, " + kernel_extras + ", lora_rank=None!, lora_alpha=None!")};
+  const char* conv_names[] = {"", "Conv1D", "Conv2D", "Conv3D"};
+  for (int r = 1; r <= 3; ++r)
+    find("conv" + std::to_string(r) + "d").keras_source = {
+        k(conv_names[r], "filters:out_channels, kernel_size:kernel_dim, strides:stride_dim=1, "
+                         "padding@keras_padding='valid', data_format@data_format=None, dilation_rate:dilation=1, "
+                         "groups=1, activation:actv_func@activation=None, use_bias:bias=True, " + kernel_extras +
+                         ", lora_rank=None!, lora_alpha=None!")};
+  for (int r = 1; r <= 3; ++r)
+    for (std::string kind : {"max", "avg"}) {
+      std::string name = (kind == "max" ? "MaxPooling" : "AveragePooling") + std::to_string(r) + "D";
+      find(kind + "pool" + std::to_string(r) + "d").keras_source = {
+          k(name, "pool_size:kernel_dim=2, strides:stride_dim=None, padding@keras_padding='valid', "
+                  "data_format@data_format=None")};
+    }
+  // Keras's BatchNormalization works on any rank: the frontend picks 1d/2d/3d from the input.
+  find("batchnorm2d").keras_source = {
+      k("BatchNormalization",
+        "axis@channel_axis=-1, momentum@keras_momentum=0.99, epsilon:eps=0.001, center@center=True, "
+        "scale@scale=True, beta_initializer='zeros'~, gamma_initializer='ones'~, moving_mean_initializer='zeros'~, "
+        "moving_variance_initializer='ones'~, beta_regularizer=None!, gamma_regularizer=None!, "
+        "beta_constraint=None!, gamma_constraint=None!, synchronized=False~")};
+  find("layernorm").keras_source = {
+      k("LayerNormalization", "axis@norm_axis=-1, epsilon:eps=0.001, center:bias=True, "
+                              "scale:elementwise_affine=True, rms_scaling=False!, beta_initializer='zeros'~, "
+                              "gamma_initializer='ones'~, beta_regularizer=None!, gamma_regularizer=None!, "
+                              "beta_constraint=None!, gamma_constraint=None!")};
+  find("dropout").keras_source = {k("Dropout", "rate, noise_shape=None!, seed=None~")};
+  find("flatten").keras_source = {k("Flatten", "data_format@data_format=None")};
+  find("embedding").keras_source = {
+      k("Embedding", "input_dim:num_embeddings, output_dim:embedding_dim, embeddings_initializer='uniform'~, "
+                     "embeddings_regularizer=None!, embeddings_constraint=None!, mask_zero=False!, weights=None!, "
+                     "lora_rank=None!, lora_alpha=None!, input_length=None~")};
+  find("identity").keras_source = {k("Identity", "")};
+  find("reshape").keras_source = {k("Reshape", "target_shape@target_shape")};
+  find("permute").keras_source = {k("Permute", "dims@permute_dims")};
+  find("concat").keras_source = {k("Concatenate", "axis:dim=-1"), k("concatenate", "inputs@tensors, axis:dim=-1", true)};
+  find("add").keras_source = {k("Add", ""), k("add", "inputs@tensors", true)};
+  find("sub").keras_source = {k("Subtract", ""), k("subtract", "inputs@tensors", true)};
+  find("mul").keras_source = {k("Multiply", ""), k("multiply", "inputs@tensors", true)};
+  const std::string recurrent_tail =
+      "kernel_initializer='glorot_uniform'~, recurrent_initializer='orthogonal'~, bias_initializer='zeros'~, ";
+  const std::string recurrent_rest =
+      "kernel_regularizer=None!, recurrent_regularizer=None!, bias_regularizer=None!, activity_regularizer=None!, "
+      "kernel_constraint=None!, recurrent_constraint=None!, bias_constraint=None!, dropout@recurrent_dropout=0.0, "
+      "recurrent_dropout=0.0!, seed=None~, return_sequences=False, return_state=False, go_backwards=False!, "
+      "stateful=False!, unroll=False~";
+  find("lstm").keras_source = {k("LSTM", "units:hidden_size, activation='tanh'!, recurrent_activation='sigmoid'!, "
+                                         "use_bias:bias=True, " + recurrent_tail + "unit_forget_bias=True~, " +
+                                         recurrent_rest + ", use_cudnn='auto'~")};
+  find("gru").keras_source = {k("GRU", "units:hidden_size, activation='tanh'!, recurrent_activation='sigmoid'!, "
+                                       "use_bias:bias=True, " + recurrent_tail + recurrent_rest +
+                                       ", reset_after=True, use_cudnn='auto'~")};
+  find("rnn").keras_source = {k("SimpleRNN", "units:hidden_size, activation:nonlinearity='tanh', use_bias:bias=True, " +
+                                                 recurrent_tail + recurrent_rest)};
+  // Activation layers: the frontend maps the name or class to the pivot activation.
+  find("relu").keras_source = {k("Activation", "activation@activation"),
+                               k("ReLU", "max_value@relu_max_value=None, negative_slope@relu_negative_slope=0.0, threshold=0.0!")};
+  find("leaky_relu").keras_source = {k("LeakyReLU", "negative_slope=0.3")};
+  find("elu").keras_source = {k("ELU", "alpha=1.0")};
+  find("softmax").keras_source = {k("Softmax", "axis:dim=-1")};
+}
+
 }  // namespace
 
 std::vector<OpDef> build_table() {
@@ -363,6 +486,8 @@ std::vector<OpDef> build_table() {
   add_norms(ops);
   add_recurrent(ops);
   add_activations(ops);
+  add_keras_only(ops);
+  add_keras_sources(ops);
   return ops;
 }
 

@@ -142,19 +142,6 @@ ValuePtr TorchFrontend::import(const std::string& qualified) {
 
 bool TorchFrontend::is_model_base(const std::string& q) { return canonical(q) == "torch.nn.Module"; }
 
-ValuePtr TorchFrontend::instance_of(const pivot::Layer* l) const {
-  auto it = instances_.find(l);
-  return it == instances_.end() ? nullptr : it->second;
-}
-
-pivot::LayerPtr TorchFrontend::new_submodel(const std::string& class_name, const Location& loc) {
-  auto l = std::make_shared<pivot::Layer>();
-  l->op = "submodel";
-  l->class_name = class_name;
-  l->loc = loc;
-  return l;
-}
-
 pivot::LayerPtr TorchFrontend::as_layer(const ValuePtr& v, syntax::Expr* at) {
   if (v->kind == Kind::Layer) return v->layer;
   if (v->kind == Kind::Instance && v->instance->layer) {
@@ -165,61 +152,18 @@ pivot::LayerPtr TorchFrontend::as_layer(const ValuePtr& v, syntax::Expr* at) {
        "containers hold nn.Module instances only");
 }
 
-void TorchFrontend::register_child(evaluate::Instance& owner, const std::string& name, const ValuePtr& v) {
-  pivot::LayerPtr child;
-  if (v->kind == Kind::Layer) child = v->layer;
-  else if (v->kind == Kind::Instance && v->instance->layer) {
-    child = v->instance->layer;
-    instances_[child.get()] = v;
-  }
-  if (!child) return;  // plain attributes (ints, lists, ...) are not sub-modules
-  auto& ch = owner.layer->children;
-  for (auto& [k, c] : ch)
-    if (k == name) {
-      c = child;
-      return;
-    }
-  ch.emplace_back(name, child);
-}
-
-int TorchFrontend::site_for(syntax::Expr* call, const std::string& op) {
-  auto it = sites_.find(call);
-  if (it != sites_.end()) return it->second;
-  int id = program_.add_site(call, op);
-  sites_[call] = id;
-  return id;
-}
-
 ValuePtr TorchFrontend::add_node(const std::string& kind, const std::string& op, const std::string& module,
                                  pivot::Attrs attrs, std::vector<int> inputs, size_t outputs, syntax::Expr* call) {
-  pivot::Node n;
-  n.id = static_cast<int>(model_.nodes.size());
-  n.kind = kind;
-  n.op = op;
-  n.module = module;
-  n.attrs = std::move(attrs);
-  n.inputs = std::move(inputs);
-  n.loc = call->loc;
-  n.site = site_for(call, op);
-  if (kind == "call") {
-    n.parent = chain_parent_;
-    n.child_index = chain_index_;
-  }
-  for (size_t i = 0; i < outputs; ++i) n.outputs.push_back(model_.new_value());
-  passes::infer_node(model_, n);
-  program_.sites[n.site].nodes.push_back(n.id);
-  model_.nodes.push_back(n);
-  const auto& outs = model_.nodes.back().outputs;
+  return package_outputs(op, append_node(kind, op, module, std::move(attrs), std::move(inputs), outputs, call, call->loc));
+}
+
+// PyTorch's recurrent layers return (output, h_n) or (output, (h_n, c_n)).
+ValuePtr TorchFrontend::package_outputs(const std::string& op, const std::vector<int>& outs) {
   if (op == "lstm") {
     return evaluate::tuple({evaluate::tensor(outs[0]), evaluate::tuple({evaluate::tensor(outs[1]), evaluate::tensor(outs[2])})});
   }
   if (op == "gru" || op == "rnn") return evaluate::tuple({evaluate::tensor(outs[0]), evaluate::tensor(outs[1])});
   return evaluate::tensor(outs[0]);
-}
-
-int TorchFrontend::tensor_id(Interpreter& in, const ValuePtr& v, syntax::Expr* at) {
-  if (v->kind == Kind::Tensor) return v->tensor;
-  in.unresolved(v, at, "a tensor operand");
 }
 
 ValuePtr TorchFrontend::call_api(Interpreter& in, const std::string& qualified, Args& args, syntax::Expr* call) {
@@ -443,18 +387,10 @@ ValuePtr TorchFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
   }
   size_t outputs = l->op == "lstm" ? 3 : (l->op == "gru" || l->op == "rnn") ? 2 : 1;
   // a layer chained by a container is reported at its own constructor
-  Location saved = call->loc;
-  if (!chain_parent_.empty() || chain_index_ >= 0) call->loc = l->loc;
-  ValuePtr out;
-  try {
-    out = add_node("call", l->op, l->path, {}, inputs, outputs, call);
-  } catch (...) {
-    call->loc = saved;
-    throw;
-  }
-  call->loc = saved;
+  bool chained = !chain_parent_.empty() || chain_index_ >= 0;
+  auto outs = append_node("call", l->op, l->path, {}, inputs, outputs, call, chained ? l->loc : call->loc);
   model_.nodes.back().loc = l->loc;
-  return out;
+  return package_outputs(l->op, outs);
 }
 
 ValuePtr TorchFrontend::tensor_attribute(Interpreter& in, const ValuePtr& t, const std::string& name, syntax::Expr* at) {
@@ -521,65 +457,6 @@ ValuePtr TorchFrontend::tensor_method(Interpreter& in, const ValuePtr& t, const 
     fail(call->loc, fmt::format("tensor method `.{}()` is not supported by nnport", name),
          "supported tensor methods are listed by `nnport catalog`");
   return functional(in, "torch.Tensor." + name, *match->op, *match->signature, args, call, t);
-}
-
-ValuePtr TorchFrontend::tensor_binop(Interpreter& in, const std::string& op, const ValuePtr& a, const ValuePtr& b,
-                                     syntax::Expr* at) {
-  static const std::map<std::string, std::string> ops = {{"+", "add"}, {"-", "sub"}, {"*", "mul"}, {"neg", "mul"}};
-  auto it = ops.find(op);
-  if (it == ops.end())
-    fail(at->loc, fmt::format("the tensor operation `{}` is not supported by nnport", op));
-  std::vector<int> inputs;
-  pivot::Attrs attrs;
-  if (op == "neg") {
-    attrs["scalar"] = Attr(-1);
-    inputs.push_back(a->tensor);
-  } else {
-    for (const auto& v : {a, b}) {
-      if (v->kind == Kind::Tensor) inputs.push_back(v->tensor);
-      else {
-        Attr s;
-        if (!evaluate::to_attr(v, s)) in.unresolved(v, at, "the operand");
-        attrs["scalar"] = s;
-        attrs["scalar_first"] = Attr(v == a);
-      }
-    }
-  }
-  ValuePtr out = add_node("op", it->second, "", attrs, inputs, 1, at);
-  if (!at->pivot) {
-    at->pivot = std::make_shared<syntax::PivotCall>();
-    at->pivot->op = it->second;
-    at->pivot->site = model_.nodes.back().site;
-  }
-  return out;
-}
-
-ValuePtr TorchFrontend::tensor_subscript(Interpreter& in, const ValuePtr& t, const ValuePtr& index, syntax::Expr* at) {
-  std::vector<ValuePtr> parts = index->kind == Kind::Tuple ? *index->items : std::vector<ValuePtr>{index};
-  pivot::AttrList idx;
-  for (auto& p : parts) {
-    if (p->kind == Kind::Int) idx.push_back(Attr(p->i));
-    else if (p->kind == Kind::None) idx.push_back(Attr("newaxis"));
-    else if (p->kind == Kind::Unknown && p->text == "...") idx.push_back(Attr("..."));
-    else if (p->kind == Kind::Slice) {
-      pivot::AttrList sl;
-      for (auto& x : *p->items) {
-        Attr a;
-        if (!evaluate::to_attr(x, a)) in.unresolved(x, at, "the slice bounds");
-        sl.push_back(a);
-      }
-      idx.push_back(Attr(sl));
-    } else {
-      in.unresolved(p, at, "the index");
-    }
-  }
-  ValuePtr out = add_node("op", "getitem", "", {{"index", Attr(idx)}}, {t->tensor}, 1, at);
-  if (!at->pivot) {
-    at->pivot = std::make_shared<syntax::PivotCall>();
-    at->pivot->op = "getitem";
-    at->pivot->site = model_.nodes.back().site;
-  }
-  return out;
 }
 
 ValuePtr TorchFrontend::layer_attribute(Interpreter& in, const ValuePtr& lv, const std::string& name, syntax::Expr* at) {
