@@ -308,7 +308,7 @@ void add_misc(std::vector<OpDef>& ops) {
   id.doc = "Returns its input.";
   ops.push_back(id);
 
-  for (const char* c : {"sequential", "module_list", "module_dict"}) {
+  for (const char* c : {"functional", "sequential", "module_list", "module_dict"}) {
     OpDef d;
     d.id = c;
     d.kind = "container";

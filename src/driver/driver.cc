@@ -10,6 +10,7 @@
 #include "backends/keras/keras_backend.h"
 #include "catalog/catalog.h"
 #include "evaluate/interpreter.h"
+#include "frontends/keras/keras_frontend.h"
 #include "frontends/torch/torch_frontend.h"
 #include "passes/layout.h"
 #include "passes/shapes.h"
@@ -117,7 +118,7 @@ bool used_inside_other_class(const syntax::Module& m, const std::string& cls) {
 std::string find_entry(evaluate::Interpreter& in, const pivot::Program& program) {
   std::vector<std::string> vars;
   for (const auto& [name, v] : in.globals()) {
-    if (v->kind == Kind::Layer && v->layer->op == "sequential") vars.push_back(name);
+    if (v->kind == Kind::Layer && (v->layer->op == "sequential" || v->layer->op == "functional")) vars.push_back(name);
     if (v->kind == Kind::Instance && v->instance->cls->is_model) vars.push_back(name);
   }
   if (vars.size() == 1) return vars[0];
@@ -168,6 +169,35 @@ void flatten_outputs(const ValuePtr& v, std::vector<int>& out, const Location& l
     fail(loc, fmt::format("the model returns {} instead of tensors", evaluate::repr(v)));
 }
 
+// Drops the graph nodes the model's outputs do not depend on (functional code at module
+// level may build several models, or tensors it never uses), renumbering the rest.
+void prune_unused_nodes(pivot::Program& program, pivot::Model& m) {
+  std::vector<bool> live_value(m.values.size(), false);
+  for (int o : m.outputs) live_value[o] = true;
+  std::vector<bool> keep(m.nodes.size(), false);
+  for (size_t k = m.nodes.size(); k-- > 0;) {
+    const auto& n = m.nodes[k];
+    for (int o : n.outputs) keep[k] = keep[k] || live_value[o];
+    if (keep[k])
+      for (int i : n.inputs) live_value[i] = true;
+  }
+  std::vector<int> renumber(m.nodes.size(), -1);
+  std::vector<pivot::Node> nodes;
+  for (size_t k = 0; k < m.nodes.size(); ++k)
+    if (keep[k]) {
+      renumber[k] = static_cast<int>(nodes.size());
+      nodes.push_back(m.nodes[k]);
+      nodes.back().id = renumber[k];
+    }
+  m.nodes = std::move(nodes);
+  for (auto& site : program.sites) {
+    std::vector<int> ids;
+    for (int id : site.nodes)
+      if (renumber[id] >= 0) ids.push_back(renumber[id]);
+    site.nodes = ids;
+  }
+}
+
 std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& file, const Options& options) {
   auto a = std::make_unique<Analysis>();
   a->program.module = syntax::parse_module(source, file);
@@ -176,15 +206,16 @@ std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& fi
   if (fw.empty())
     fail(top, "no PyTorch or Keras import found", "nnport migrates files that import torch, keras or tensorflow");
   if (fw == "mixed") fail(top, "the file imports both PyTorch and Keras/TensorFlow", "migrate one framework's file at a time");
-  if (fw == "keras")
-    fail(top, "Keras/TensorFlow source files are not supported yet (Keras -> PyTorch comes next)",
-         "this version migrates PyTorch -> Keras");
   if (!options.to.empty() && options.to == fw)
     fail(top, fmt::format("the file is already {} code", fw == "torch" ? "PyTorch" : "Keras"),
          fmt::format("pass --to {}", fw == "torch" ? "keras" : "torch"));
   a->program.framework = fw;
   a->model.framework = fw;
-  frontends::TorchFrontend fe(a->program, a->model, a->sink);
+  std::unique_ptr<frontends::GraphBuilder> frontend;
+  if (fw == "torch") frontend = std::make_unique<frontends::TorchFrontend>(a->program, a->model, a->sink);
+  else frontend = std::make_unique<frontends::KerasFrontend>(a->program, a->model, a->sink);
+  auto* keras = dynamic_cast<frontends::KerasFrontend*>(frontend.get());
+  frontends::GraphBuilder& fe = *frontend;
   fe.annotate(a->program.module);
   evaluate::Interpreter in(a->program, a->model, fe, a->sink);
   in.run_module();
@@ -213,18 +244,26 @@ std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& fi
   }
   pivot::Model& m = a->model;
   std::vector<std::string> input_names;
-  std::vector<bool> input_optional;
+  std::vector<frontends::KerasFrontend::InputSpec> stated;  // input shapes the Keras file states
+  const frontends::KerasFrontend::Functional* functional =
+      keras && root->kind == Kind::Layer ? keras->functional(root->layer.get()) : nullptr;
   if (root->kind == Kind::Layer && root->layer->op == "sequential") {
     m.root = root->layer;
     m.style = "sequential";
     m.name = entry;
     input_names = {"x"};
+  } else if (functional) {
+    m.root = root->layer;
+    m.style = "functional";
+    m.name = functional->name.empty() ? entry : functional->name;
+    input_names = functional->input_names;
   } else if (root->kind == Kind::Instance && root->instance->cls->is_model) {
     m.root = root->instance->layer;
     m.style = "subclass";
     m.name = root->instance->cls->name;
-    auto fwd = root->instance->cls->find("forward");
-    if (!fwd || !fwd->function) fail(root->instance->cls->def->loc, fmt::format("`{}` has no forward method", m.name));
+    std::string method = fe.forward_method();
+    auto fwd = root->instance->cls->find(method);
+    if (!fwd || !fwd->function) fail(root->instance->cls->def->loc, fmt::format("`{}` has no {} method", m.name, method));
     const auto& params = fwd->function->def->params;
     for (size_t i = 1; i < params.size(); ++i) {
       if (params[i].star || params[i].double_star || params[i].name == "*" || params[i].name == "/") continue;
@@ -234,31 +273,63 @@ std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& fi
   } else {
     fail({"--entry", 1, 1, 0, (unsigned)entry.size()},
          fmt::format("--entry `{}` does not build a model (it gives {})", entry, evaluate::repr(root)),
-         "give an expression that returns an nn.Module or nn.Sequential");
+         fw == "torch" ? "give an expression that returns an nn.Module or nn.Sequential"
+                       : "give an expression that returns a keras.Model or keras.Sequential");
   }
+  if (keras) stated = keras->input_specs(m.root.get());
   assign_paths(m.root, "");
   if (!options.input_shapes.empty() && options.input_shapes.size() != input_names.size())
     fail({"--input-shape", 0, 0, 0, 0},
          fmt::format("the model takes {} input(s) ({}) but {} --input-shape were given", input_names.size(),
                      fmt::join(input_names, ", "), options.input_shapes.size()));
-  evaluate::Args args;
-  for (size_t i = 0; i < input_names.size(); ++i) {
-    pivot::Shape shape;
-    std::string dtype = "float32";
+  // Where a model's input comes from: --input-shape wins over what the file states.
+  auto input_shape = [&](size_t i, pivot::Shape& shape, std::string& dtype) {
     if (i < options.input_shapes.size()) {
-      shape.push_back(-1);
+      shape = {-1};
       for (auto d : options.input_shapes[i].dims) shape.push_back(d);
       dtype = options.input_shapes[i].dtype;
+    } else if (i < stated.size() && !functional) {
+      shape = {-1};
+      for (auto d : stated[i].dims) shape.push_back(d);
+      if (!stated[i].dtype.empty()) dtype = stated[i].dtype;
     }
-    int v = m.new_value(shape, input_names[i]);
-    m.value(v).dtype = dtype;
-    if (shape.size() >= 3 && dtype.rfind("float", 0) == 0) m.value(v).source_layout = pivot::Layout::ChannelsFirst;
-    m.inputs.push_back({input_names[i], v});
-    args.positional.push_back(evaluate::tensor(v));
-    args.positional_exprs.push_back(nullptr);
+  };
+  pivot::Layout image_layout = fw == "keras" ? pivot::Layout::ChannelsLast : pivot::Layout::ChannelsFirst;
+  if (functional) {
+    for (size_t i = 0; i < functional->inputs.size(); ++i) {
+      int v = functional->inputs[i];
+      pivot::Shape shape = m.value(v).shape;
+      std::string dtype = m.value(v).dtype;
+      input_shape(i, shape, dtype);
+      m.value(v).shape = shape;
+      m.value(v).dtype = dtype;
+      m.inputs.push_back({input_names[i], v});
+    }
+    m.outputs = functional->outputs;
+    prune_unused_nodes(a->program, m);
+  } else {
+    evaluate::Args args;
+    for (size_t i = 0; i < input_names.size(); ++i) {
+      pivot::Shape shape;
+      std::string dtype = "float32";
+      input_shape(i, shape, dtype);
+      int v = m.new_value(shape, input_names[i]);
+      m.value(v).dtype = dtype;
+      if (shape.size() >= 3 && dtype.rfind("float", 0) == 0) m.value(v).source_layout = image_layout;
+      m.inputs.push_back({input_names[i], v});
+      args.positional.push_back(evaluate::tensor(v));
+      args.positional_exprs.push_back(nullptr);
+    }
+    ValuePtr result = in.call(root, args, entry_expr);
+    flatten_outputs(result, m.outputs, entry_expr->loc);
   }
-  ValuePtr result = in.call(root, args, entry_expr);
-  flatten_outputs(result, m.outputs, entry_expr->loc);
+  // Keras casts what an Embedding reads; the migrated PyTorch model needs integer ids.
+  if (fw == "keras")
+    for (const auto& n : m.nodes)
+      if (n.op == "embedding")
+        for (const auto& input : m.inputs)
+          if (n.inputs[0] == input.value && m.value(input.value).dtype.rfind("float", 0) == 0)
+            m.value(input.value).dtype = "int64";
   passes::infer_shapes(m);
   pivot::verify(m);
   return a;

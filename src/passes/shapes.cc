@@ -68,7 +68,28 @@ void check(long long expected, long long actual, const pivot::Node& n, const std
 
 }  // namespace
 
+namespace {
+void infer_node_impl(pivot::Model& m, pivot::Node& n);
+
+// Keras reads the last axis of every tensor as its channels (data_format="channels_last"),
+// whatever produced it: an embedding's output feeding a Conv1D is channel-last too.
+void finish_keras(pivot::Model& m, const pivot::Node& n) {
+  if (m.framework != "keras") return;
+  for (int o : n.outputs) {
+    auto& v = m.value(o);
+    v.source_layout = v.shape.size() >= 3 ? Layout::ChannelsLast : Layout::Any;
+  }
+}
+
+}  // namespace
+
 void infer_node(pivot::Model& m, pivot::Node& n) {
+  infer_node_impl(m, n);
+  finish_keras(m, n);
+}
+
+namespace {
+void infer_node_impl(pivot::Model& m, pivot::Node& n) {
   const auto* def = catalog::Catalog::get().op(n.op);
   if (!def) fail(n.loc, "no catalog entry for op " + n.op);
   const pivot::Attrs& a = attrs_of(m, n);
@@ -84,6 +105,31 @@ void infer_node(pivot::Model& m, pivot::Node& n) {
 
   if (x.empty() && op != "concat") {
     for (size_t i = 0; i < n.outputs.size(); ++i) set(i, {});
+    return;
+  }
+  if (op.rfind("global_", 0) == 0 || op.rfind("zeropad", 0) == 0) {
+    if ((long long)x.size() != rank + 2)
+      fail(n.loc, fmt::format("`{}` expects a {}-D input, got shape {}", n.module.empty() ? op : n.module, rank + 2,
+                              pivot::shape_str(x)));
+    bool cl = layout == Layout::ChannelsLast;
+    size_t caxis = cl ? x.size() - 1 : 1, s0 = cl ? 1 : 2;
+    Shape out;
+    if (op.rfind("global_", 0) == 0) {
+      if (get(a, "keepdims").as_bool()) {
+        out = x;
+        for (int i = 0; i < rank; ++i) out[s0 + i] = 1;
+      } else {
+        out = {x[0], x[caxis]};
+      }
+    } else {
+      out = x;
+      const auto& pads = get(a, "padding").as_list();
+      for (int i = 0; i < rank; ++i) {
+        auto p = pads.at(i).as_ints();
+        out[s0 + i] = x[s0 + i] < 0 ? -1 : x[s0 + i] + p.at(0) + p.at(1);
+      }
+    }
+    set(0, out);
     return;
   }
   if (def->id.rfind("conv", 0) == 0 || def->id.find("pool") != std::string::npos) {
@@ -134,7 +180,7 @@ void infer_node(pivot::Model& m, pivot::Node& n) {
     return;
   }
   if (op == "layernorm") {
-    auto ns = get(a, "normalized_shape").as_ints();
+    auto ns = get(a, "normalized_shape").is_none() ? std::vector<long long>{} : get(a, "normalized_shape").as_ints();
     for (size_t i = 0; i < ns.size() && i < x.size(); ++i)
       check(ns[ns.size() - 1 - i], x[x.size() - 1 - i], n, "normalized_shape");
     set(0, x);
@@ -144,6 +190,18 @@ void infer_node(pivot::Model& m, pivot::Node& n) {
     Shape out = x;
     out.push_back(get(a, "embedding_dim").as_int());
     set(0, out);
+    return;
+  }
+  if ((op == "lstm" || op == "gru" || op == "rnn") && a.count("return_sequences")) {
+    // Keras convention: the sequence or the last step, then the final states if asked for.
+    if (x.size() != 3) fail(n.loc, "recurrent layers expect a 3-D input (batch, time, features), got " + pivot::shape_str(x));
+    long long h = get(a, "hidden_size").as_int();
+    bool bidir = get(a, "bidirectional").is_bool() && get(a, "bidirectional").as_bool();
+    bool concat = !bidir || !get(a, "merge_mode").is_str() || get(a, "merge_mode").as_str() == "concat";
+    long long width = concat && bidir ? 2 * h : h;
+    Shape y = get(a, "return_sequences").as_bool() ? Shape{x[0], x[1], width} : Shape{x[0], width};
+    set(0, y);
+    for (size_t i = 1; i < n.outputs.size(); ++i) set(i, {x[0], h});
     return;
   }
   if (op == "lstm" || op == "gru" || op == "rnn") {
@@ -296,6 +354,8 @@ void infer_node(pivot::Model& m, pivot::Node& n) {
   set(0, x);
 }
 
+}  // namespace
+
 void infer_shapes(pivot::Model& m) {
   std::map<std::string, bool> seen;
   for (auto& n : m.nodes) {
@@ -318,6 +378,7 @@ void infer_shapes(pivot::Model& m) {
         if (n.op.rfind("conv", 0) == 0) fill("in_channels", channels);
         if (n.op.rfind("batchnorm", 0) == 0) fill("num_features", channels);
         if (n.op == "lstm" || n.op == "gru" || n.op == "rnn") fill("input_size", x.back());
+        if (n.op == "layernorm") fill("normalized_shape", x.back());
       }
     }
   }

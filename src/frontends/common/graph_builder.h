@@ -21,6 +21,9 @@ class GraphBuilder : public evaluate::Frontend {
   evaluate::ValuePtr tensor_subscript(evaluate::Interpreter& in, const evaluate::ValuePtr& t,
                                       const evaluate::ValuePtr& index, syntax::Expr* at) override;
 
+  // Statically marks the file's framework calls with their PivotCall (before evaluation).
+  virtual void annotate(syntax::Module& module) { (void)module; }
+
   // The value to call for a container child that is a user sub-network.
   evaluate::ValuePtr instance_of(const pivot::Layer* l) const;
 

@@ -36,7 +36,7 @@ class TorchFrontend : public GraphBuilder {
   // recognise, statically: annotates every framework constructor call in the file with
   // its PivotCall, including calls the entry never executes (a `batch_norm` branch), so
   // the backend can translate them too.
-  void annotate(syntax::Module& module);
+  void annotate(syntax::Module& module) override;
 
 
  private:
