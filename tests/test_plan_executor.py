@@ -113,6 +113,39 @@ def test_several_sources_need_a_combine_rule():
         )
 
 
+def test_take_splits_a_keras_gru_bias():
+    # Keras GRU reset_after=True: one (2, 3 * units) bias, input bias then recurrent bias.
+    bias = np.stack([np.arange(6), np.arange(6) + 10])
+    sources = {"bias": bias}
+    ih = planlib.build_tensor(
+        tensor("bias_ih_l0", [6], ["bias"], [{"op": "take", "axis": 0, "index": 0}]), sources, "g"
+    )
+    hh = planlib.build_tensor(
+        tensor("bias_hh_l0", [6], ["bias"], [{"op": "take", "axis": 0, "index": 1}]), sources, "g"
+    )
+    np.testing.assert_array_equal(ih, bias[0])
+    np.testing.assert_array_equal(hh, bias[1])
+
+
+def test_take_removes_the_axis():
+    out = planlib.apply_step(np.arange(24).reshape(2, 3, 4), {"op": "take", "axis": 1, "index": 2})
+    np.testing.assert_array_equal(out, np.arange(24).reshape(2, 3, 4)[:, 2, :])
+
+
+@pytest.mark.parametrize(
+    "step, says",
+    [
+        ({"op": "take", "axis": 0, "index": 2}, "index 2 is out of range for axis 0 of length 2"),
+        ({"op": "take", "axis": 2, "index": 0}, "axis 2 is out of range for a tensor of rank 2"),
+    ],
+)
+def test_take_checks_its_range(step, says):
+    with pytest.raises(planlib.PlanError, match=f"^gru -> GRU.bias_ih_l0: take: {says}"):
+        planlib.build_tensor(
+            tensor("bias_ih_l0", [6], ["bias"], [step]), {"bias": np.zeros((2, 6))}, "gru -> GRU"
+        )
+
+
 def test_zeros_needs_no_source():
     spec = tensor("bias", [5], [], [{"op": "zeros", "shape": [5]}])
     bias = planlib.build_tensor(spec, {}, "conv")
@@ -198,12 +231,23 @@ def test_generated_options_come_from_the_header(tmp_path):
     assert weights.generated_options(dst) == {"to": "keras", "layout": "native"}
     dst.write_text("import keras\n")
     assert weights.generated_options(dst) == {"to": "keras", "layout": "keep"}
+    dst.write_text("import numpy as np\nfrom torch import nn\n")  # hand-written PyTorch
+    assert weights.generated_options(dst) == {"to": "torch", "layout": "keep"}
 
 
-def test_keras_to_torch_is_not_supported_yet(tmp_path):
-    with pytest.raises(weights.ConversionError, match="from keras to torch is not supported yet"):
+@pytest.mark.parametrize(
+    "src_weights, source, target",
+    [("m.pt", "torch", "keras"), ("m.weights.h5", "keras", "torch"), ("m.h5", "keras", "torch")],
+)
+def test_direction_follows_the_weights_file(src_weights, source, target):
+    direction = weights.direction_of(src_weights)
+    assert (direction.source, direction.target) == (source, target)
+
+
+def test_keras_weights_convert_to_a_state_dict(tmp_path):
+    with pytest.raises(weights.ConversionError, match=r"torch weights file must end in \.pt"):
         weights.convert_weights(
-            "a.py", "b.py", tmp_path / "model.weights.h5", tmp_path / "model.pt"
+            "a.py", "b.py", tmp_path / "model.weights.h5", tmp_path / "model.weights.h5"
         )
 
 

@@ -7,9 +7,21 @@ keys depend on the command:
 
   torch init    model, entry, seed, out (.pt)
   torch export  model, entry, plan, weights (.pt), out (.npz), result (.json)
-  torch run     model, entry, weights (.pt), inputs (.npz), out (.npz)
-  keras import  model, entry, plan, arrays (.npz), out (.weights.h5)
+  torch import  model, entry, plan, arrays (.npz), out (.pt), [run]
+  torch run     model, entry, [plan], weights (.pt), inputs (.npz), out (.npz)
+  keras init    model, entry, plan, seed, out (.weights.h5)
+  keras export  model, entry, plan, weights (.weights.h5 / .h5 / .keras), out (.npz)
+  keras import  model, entry, plan, arrays (.npz), out (.weights.h5), [run]
   keras run     model, entry, plan, weights (.weights.h5), inputs (.npz), out (.npz)
+
+`export` runs on the source model, `import` on the migrated one; `init` and `run`
+work on either. `export` writes the plan's target tensors keyed by
+`plan.tensor_key`; `import` reads them. The optional `run` of an import is a
+`{"inputs", "out"}` object: run those inputs on the imported weights in the
+same process. A `run` takes inputs in the *source* layout: when its framework
+is the plan's target, it permutes them by `inputs[i].target_permutation` and
+its outputs by `outputs[i].target_permutation`, so that all `run` outputs are
+in the source layout (without a plan, nothing is permuted).
 
 Exit status: 0 on success, 2 on an error explained on stderr (in the user's
 model file, or the two models not lining up), 1 on a bug in nnport itself.
@@ -119,6 +131,39 @@ def warn(message: str) -> None:
     print(f"nnport: warning: {message}", file=sys.stderr)
 
 
+# --- the plan's inputs and outputs, for either side -----------------------------
+
+
+def is_target(plan: dict | None, framework: str) -> bool:
+    """Whether `framework` is the plan's target (migrated) side."""
+    return bool(plan) and plan.get("target", {}).get("framework") == framework
+
+
+def model_inputs(plan: dict | None, framework: str, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Source-layout inputs as `framework`'s model of the plan takes them."""
+    if plan is None:
+        return arrays
+    specs = plan["inputs"]
+    if len(arrays) != len(specs):
+        raise WorkerError(f"the plan has {len(specs)} inputs, got {len(arrays)} arrays")
+    if not is_target(plan, framework):
+        return arrays
+    return [planlib.permute(a, s.get("target_permutation")) for a, s in zip(arrays, specs)]
+
+
+def model_outputs(plan: dict | None, framework: str, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """`framework`'s outputs in the source model's layout."""
+    if not is_target(plan, framework):
+        return arrays
+    return [planlib.permute(a, planlib.output_permutation(plan, i)) for i, a in enumerate(arrays)]
+
+
+def build_inputs(plan: dict, framework: str) -> list[np.ndarray]:
+    """Random inputs that build a model (Keras) or trace its call order."""
+    arrays = planlib.random_inputs(plan, BUILD_BATCH, np.random.default_rng(0))
+    return model_inputs(plan, framework, arrays)
+
+
 # --- PyTorch ------------------------------------------------------------------
 
 
@@ -142,6 +187,17 @@ def _torch_load(model, path: str) -> dict:
     except RuntimeError as error:
         raise WorkerError(f"{path} does not fit the model:\n{error}") from None
     return state
+
+
+def _torch_materialize(request: dict, model, plan: dict) -> None:
+    """Give lazy modules (`nnport convert --lazy`) their parameters: one forward pass."""
+    import torch
+    from torch.nn.parameter import is_lazy
+
+    if any(is_lazy(t) for t in (*model.parameters(), *model.buffers())):
+        inputs = _torch_inputs(build_inputs(plan, "torch"))
+        with torch.no_grad():
+            call_model(request, lambda: model(*inputs))
 
 
 def torch_init(request: dict) -> None:
@@ -238,16 +294,91 @@ def torch_export(request: dict) -> None:
     Path(request["result"]).write_text(json.dumps({"plan": plan}))
 
 
+def torch_import(request: dict) -> None:
+    """Set the migrated model's state_dict from the exported arrays and save it.
+
+    Every floating-point entry of the state_dict must come from the plan; the
+    others (BatchNorm's `num_batches_tracked`) keep the model's own value.
+    """
+    import torch
+
+    plan = request["plan"]
+    model = _torch_model(request)
+    _torch_materialize(request, model, plan)
+    modules = dict(model.named_modules())
+    state = model.state_dict()
+    produced: dict[str, Any] = {}
+    with np.load(request["arrays"]) as arrays:
+        for i, j, layer_plan, target in planlib.targets(plan):
+            path = target.get("module")
+            where = f"source layer {layer_plan['path']!r} -> target module {path!r}"
+            if path is None:
+                raise WorkerError(f"{where}: the plan does not name the target module")
+            module = modules.get(path)
+            if module is None:
+                raise WorkerError(f"{where}: the migrated model has no such module")
+            if type(module).__name__ != target["class"]:
+                raise WorkerError(
+                    f"{where}: the plan expects a {target['class']}, "
+                    f"the migrated model has a {type(module).__name__}"
+                )
+            where = f"{where} ({target['class']})"
+            for k, spec in enumerate(target["tensors"]):
+                key = f"{path}.{spec['name']}" if path else spec["name"]
+                if key not in state:
+                    prefix = f"{path}." if path else ""
+                    own = [n[len(prefix) :] for n in state if n.startswith(prefix)]
+                    own = [n for n in own if "." not in n]
+                    raise WorkerError(
+                        f"{where}, tensor {spec['name']!r}: the migrated model has no {key!r} "
+                        f"(the module has: {', '.join(own) or 'none'})"
+                    )
+                if key in produced:
+                    raise WorkerError(f"{where}, tensor {spec['name']!r}: {key!r} is set twice")
+                if planlib.tensor_key(i, j, k) not in arrays.files:
+                    raise WorkerError(
+                        f"{where}, tensor {spec['name']!r}: not in {request['arrays']} "
+                        "(exported with another plan?)"
+                    )
+                value, existing = arrays[planlib.tensor_key(i, j, k)], state[key]
+                if list(value.shape) != list(existing.shape):
+                    raise WorkerError(
+                        f"{where}, tensor {spec['name']!r}: converted shape {list(value.shape)}, "
+                        f"the module expects {list(existing.shape)}"
+                    )
+                produced[key] = torch.from_numpy(value).to(existing.dtype)
+    missing = [
+        key
+        for key, value in state.items()
+        if key not in produced and (value.is_floating_point() or value.is_complex())
+    ]
+    if missing:
+        raise WorkerError(
+            f"the plan gives no value for {', '.join(repr(key) for key in missing)} "
+            "of the migrated model"
+        )
+    model.load_state_dict({**state, **produced})
+    torch.save(model.state_dict(), request["out"])
+    if "run" in request:
+        # verify: run the saved weights in this process too (importing a framework is the
+        # expensive part of a worker)
+        torch_run({**request, **request["run"], "weights": request["out"]})
+
+
 def torch_run(request: dict) -> None:
     import torch
 
+    plan = request.get("plan")
     model = _torch_model(request)
+    if plan is not None:
+        _torch_materialize(request, model, plan)
     _torch_load(model, request["weights"])
     model.eval()
-    inputs = _torch_inputs(load_arrays(request["inputs"]))
+    inputs = _torch_inputs(model_inputs(plan, "torch", load_arrays(request["inputs"])))
     with torch.no_grad():
         outputs = flatten(call_model(request, lambda: model(*inputs)))
-    save_arrays(request["out"], [output.detach().cpu().numpy() for output in outputs])
+    arrays = [output.detach().cpu().numpy() for output in outputs]
+    save_arrays(request["out"], model_outputs(plan, "torch", arrays))
 
 
 # --- Keras --------------------------------------------------------------------
@@ -266,15 +397,8 @@ def _keras_call(model, inputs: list, **kwargs):
     return model(*inputs, **kwargs)
 
 
-def _keras_target_inputs(plan: dict, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    specs = plan["inputs"]
-    if len(arrays) != len(specs):
-        raise WorkerError(f"the plan has {len(specs)} inputs, got {len(arrays)} arrays")
-    return [planlib.permute(a, s.get("target_permutation")) for a, s in zip(arrays, specs)]
-
-
 def _keras_model(request: dict):
-    """Build the migrated model and its weights by calling it once."""
+    """The model the entry builds; its weights exist once it is called (built)."""
     import keras
 
     model = build_model(request)
@@ -283,16 +407,37 @@ def _keras_model(request: dict):
     return model
 
 
-def _build_inputs(plan: dict) -> list[np.ndarray]:
-    arrays = planlib.random_inputs(plan, BUILD_BATCH, np.random.default_rng(0))
-    return _keras_target_inputs(plan, arrays)
+def _keras_load(model, path: str) -> None:
+    try:
+        model.load_weights(path)
+    except (ValueError, OSError, KeyError) as error:
+        message = ANSI_ESCAPE.sub("", str(error)).strip()
+        raise WorkerError(f"{path} does not fit the model:\n{message}") from None
 
 
-def keras_layers_in_call_order(request: dict, model, classes: set[str]) -> list:
-    """Layers of the given classes, in the order a forward pass first calls them.
+def _keras_is_leaf(layer) -> bool:
+    """A layer whose weights are one unit: a Keras layer (a Bidirectional with its two
+    LSTMs, an LSTM with its cell) or a user layer without sublayers; not a model or a
+    user layer that groups others."""
+    import keras
+
+    if isinstance(layer, keras.Model):
+        return False
+    if type(layer).__module__.split(".")[0] == "keras":
+        return True
+    sublayers = getattr(layer, "_flatten_layers", None)  # Keras 3's own listing
+    return sublayers is None or not list(sublayers(include_self=False, recursive=False))
+
+
+def keras_layers_in_call_order(
+    request: dict, model, inputs: list[np.ndarray], classes: set[str] | None = None
+) -> list:
+    """Layers in the order a forward pass on `inputs` first calls them: those of the
+    given classes or, without `classes`, the leaf layers (`_keras_is_leaf`) that have
+    weights once the call returns (the call may be the one that builds them).
 
     `Layer.__call__` is patched at class level for the duration of one call.
-    A layer called while another recorded-class layer is running belongs to
+    A layer called while another recorded layer is running belongs to
     it (the LSTM inside a Bidirectional), so only the outer one counts.
     """
     import keras
@@ -301,9 +446,12 @@ def keras_layers_in_call_order(request: dict, model, classes: set[str]) -> list:
     recorded: list = []
     active = 0
 
+    def wanted(layer) -> bool:
+        return type(layer).__name__ in classes if classes is not None else _keras_is_leaf(layer)
+
     def recording_call(layer, *args, **kwargs):
         nonlocal active
-        if type(layer).__name__ not in classes:
+        if not wanted(layer):
             return original(layer, *args, **kwargs)
         if active == 0 and not any(layer is seen for seen in recorded):
             recorded.append(layer)
@@ -313,13 +461,122 @@ def keras_layers_in_call_order(request: dict, model, classes: set[str]) -> list:
         finally:
             active -= 1
 
-    inputs = _build_inputs(request["plan"])
     keras.layers.Layer.__call__ = recording_call
     try:
         call_model(request, lambda: _keras_call(model, inputs, training=False))
     finally:
         keras.layers.Layer.__call__ = original
+    if classes is None:
+        recorded = [layer for layer in recorded if layer.weights]
     return recorded
+
+
+def _keras_weight_name(variable) -> str:
+    """A variable's own name: "kernel" for the path "lstm/lstm_cell/kernel"."""
+    return (getattr(variable, "name", None) or variable.path).rsplit("/", 1)[-1]
+
+
+def _perturb_constants(model, rng: np.random.Generator) -> None:
+    """Make constant-initialised weights random, keeping positive ones positive.
+
+    Keras starts biases and BatchNormalization's beta and moving mean at 0, its
+    gamma and moving variance at 1 (and an LSTM bias at 0 or 1 per gate): in
+    `verify` that would hide a mix-up of these tensors.
+    """
+    import keras
+
+    scaled = {"gamma", "moving_variance"}
+    shifted = {"bias", "beta", "moving_mean"}
+    for variable in model.weights:
+        if not keras.backend.is_float_dtype(variable.dtype):
+            continue
+        value = np.asarray(keras.ops.convert_to_numpy(variable), dtype=np.float64)
+        name = _keras_weight_name(variable)
+        constant = value.size > 0 and bool(np.all(value == value.flat[0]))
+        if name in scaled or (constant and value.flat[0] > 0):
+            value = value * rng.uniform(0.5, 1.5, value.shape)
+        elif name in shifted or constant:
+            value = value + rng.normal(0.0, 0.1, value.shape)
+        else:
+            continue
+        variable.assign(keras.ops.cast(value, variable.dtype))
+
+
+def keras_init(request: dict) -> None:
+    """Seeded random weights, built by one call on the plan's (source) inputs."""
+    import keras
+
+    keras.utils.set_random_seed(request["seed"])
+    plan = request["plan"]
+    model = _keras_model(request)
+    call_model(request, lambda: _keras_call(model, build_inputs(plan, "keras"), training=False))
+    _perturb_constants(model, np.random.default_rng(request["seed"]))
+    model.save_weights(request["out"])
+
+
+def keras_source_tensors(layer) -> tuple[dict[str, np.ndarray], set[str]]:
+    """A source layer's weights by their plan names, and the names it has twice.
+
+    Plan names are the variables' names ("kernel", "moving_mean"); a
+    Bidirectional's are "forward/<name>" and "backward/<name>".
+    """
+    import keras
+
+    parts = [("", layer)]
+    if hasattr(layer, "forward_layer") and hasattr(layer, "backward_layer"):
+        parts = [("forward/", layer.forward_layer), ("backward/", layer.backward_layer)]
+    tensors: dict[str, np.ndarray] = {}
+    twice: set[str] = set()
+    for prefix, owner in parts:
+        for variable in owner.weights:
+            name = prefix + _keras_weight_name(variable)
+            if name in tensors:
+                twice.add(name)
+            tensors[name] = np.asarray(keras.ops.convert_to_numpy(variable))
+    return {n: t for n, t in tensors.items() if n not in twice}, twice
+
+
+def keras_export(request: dict) -> None:
+    """Build every target tensor from a Keras model's weights.
+
+    The plan's layers are the source layers that have weights, in call order;
+    they pair with the model's leaf layers that have weights, in the order of
+    a forward pass, whose class must be the plan's `source_class`.
+    """
+    plan = request["plan"]
+    model = _keras_model(request)
+    layers = keras_layers_in_call_order(request, model, build_inputs(plan, "keras"))  # builds it
+    _keras_load(model, request["weights"])
+
+    planned = plan["layers"]
+    if len(layers) != len(planned):
+        expected = ", ".join(f"{p['path']} ({p['source_class']})" for p in planned)
+        found = ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in layers)
+        raise WorkerError(
+            f"the plan expects {len(planned)} layers with weights in the source model "
+            f"({expected or 'none'}); its forward pass calls {len(layers)}: {found or 'none'}"
+        )
+    arrays = {}
+    for i, (layer_plan, layer) in enumerate(zip(planned, layers)):
+        found = type(layer).__name__
+        if found != layer_plan["source_class"]:
+            raise WorkerError(
+                f"layer {i + 1} with weights in call order, {layer.name!r}, is a {found}; "
+                f"the plan expects a {layer_plan['source_class']} (source layer "
+                f"{layer_plan['path']!r})"
+            )
+        sources, twice = keras_source_tensors(layer)
+        for j, target in enumerate(layer_plan["targets"]):
+            where = f"{layer.name} ({found}) -> {target.get('module') or target['class']}"
+            for k, spec in enumerate(target["tensors"]):
+                ambiguous = twice.intersection(spec.get("from", []))
+                if ambiguous:
+                    raise WorkerError(
+                        f"{where}.{spec['name']}: layer {layer.name!r} has several weights "
+                        f"named {min(ambiguous)!r}"
+                    )
+                arrays[planlib.tensor_key(i, j, k)] = planlib.build_tensor(spec, sources, where)
+    np.savez(request["out"], **arrays)
 
 
 def keras_import(request: dict) -> None:
@@ -327,7 +584,8 @@ def keras_import(request: dict) -> None:
     plan = request["plan"]
     model = _keras_model(request)
     planned = list(planlib.targets(plan))
-    layers = keras_layers_in_call_order(request, model, {t["class"] for *_, t in planned})
+    classes = {t["class"] for *_, t in planned}
+    layers = keras_layers_in_call_order(request, model, build_inputs(plan, "keras"), classes)
     if len(layers) != len(planned):
         found = ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in layers)
         raise WorkerError(
@@ -372,21 +630,21 @@ def keras_run(request: dict) -> None:
 
     plan = request["plan"]
     model = _keras_model(request)
-    call_model(request, lambda: _keras_call(model, _build_inputs(plan), training=False))
-    model.load_weights(request["weights"])
-    inputs = _keras_target_inputs(plan, load_arrays(request["inputs"]))
+    call_model(request, lambda: _keras_call(model, build_inputs(plan, "keras"), training=False))
+    _keras_load(model, request["weights"])
+    inputs = model_inputs(plan, "keras", load_arrays(request["inputs"]))
     outputs = flatten(call_model(request, lambda: _keras_call(model, inputs, training=False)))
-    arrays = [
-        planlib.permute(keras.ops.convert_to_numpy(output), planlib.output_permutation(plan, i))
-        for i, output in enumerate(outputs)
-    ]
-    save_arrays(request["out"], arrays)
+    arrays = [np.asarray(keras.ops.convert_to_numpy(output)) for output in outputs]
+    save_arrays(request["out"], model_outputs(plan, "keras", arrays))
 
 
 COMMANDS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("torch", "init"): torch_init,
     ("torch", "export"): torch_export,
+    ("torch", "import"): torch_import,
     ("torch", "run"): torch_run,
+    ("keras", "init"): keras_init,
+    ("keras", "export"): keras_export,
     ("keras", "import"): keras_import,
     ("keras", "run"): keras_run,
 }

@@ -71,6 +71,17 @@ def _permute_rows(array: np.ndarray, step: Mapping[str, Any]) -> np.ndarray:
     return np.take(array, index, axis=axis)
 
 
+def _take(array: np.ndarray, step: Mapping[str, Any]) -> np.ndarray:
+    axis, index = step["axis"], step["index"]
+    if not -array.ndim <= axis < array.ndim:
+        raise PlanError(f"take: axis {axis} is out of range for a tensor of rank {array.ndim}")
+    if not -array.shape[axis] <= index < array.shape[axis]:
+        raise PlanError(
+            f"take: index {index} is out of range for axis {axis} of length {array.shape[axis]}"
+        )
+    return np.take(array, index, axis=axis)
+
+
 def _zeros(array: np.ndarray | None, step: Mapping[str, Any]) -> np.ndarray:
     dtype = array.dtype if array is not None else np.float32
     return np.zeros(step["shape"], dtype=dtype)
@@ -81,6 +92,7 @@ _STEPS = {
     "reshape": _reshape,
     "reorder_blocks": _reorder_blocks,
     "permute_rows": _permute_rows,
+    "take": _take,
 }
 
 

@@ -45,8 +45,8 @@ def verify(
         work = Path(tmp)
         src_weights = work / f"source{direction.source_suffixes[0]}"
         dst_weights = work / f"migrated{direction.target_suffix}"
-        request = {"model": str(src), "entry": entry, "seed": seed, "out": str(src_weights)}
-        weights.run_worker(source, "init", request, work)
+        request = {"model": str(src), "entry": entry, "plan": plan, "seed": seed}
+        weights.run_worker(source, "init", {**request, "out": str(src_weights)}, work)
 
         inputs = planlib.random_inputs(plan, trials, np.random.default_rng(seed))
         np.savez(work / "inputs.npz", **{str(i): array for i, array in enumerate(inputs)})
