@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backends/keras/keras_backend.h"
+#include "backends/torch/torch_backend.h"
 #include "catalog/catalog.h"
 #include "evaluate/interpreter.h"
 #include "frontends/keras/keras_frontend.h"
@@ -387,10 +388,12 @@ Result convert(std::string_view source, const std::string& file, const Options& 
     pivot::Model& m = a->model;
     auto plan = passes::assign_layouts(m, native_layout(options.to), options.layout == "keep");
     backends::EmitOptions eo;
-    eo.style = options.style.empty() ? m.style : options.style;
+    eo.style = options.style.empty() ? (m.style == "functional" ? "subclass" : m.style) : options.style;
     eo.keep_layout = options.layout == "keep";
+    eo.lazy = options.lazy;
     eo.header = header(file, options, eo.style);
-    syntax::Module out = backends::emit_keras(a->program, m, plan, eo, a->sink);
+    syntax::Module out = options.to == "keras" ? backends::emit_keras(a->program, m, plan, eo, a->sink)
+                                               : backends::emit_torch(a->program, m, plan, eo, a->sink).module;
     Result r;
     r.ok = true;
     r.output = syntax::print_module(out);
@@ -500,6 +503,118 @@ std::string keras_class_of(const catalog::OpDef& def) {
   return n.substr(n.rfind('.') + 1);
 }
 
+
+// The inverse of a catalog weight rule's steps (applied in reverse order): how a Keras
+// tensor becomes the PyTorch tensor it was built from. `axis_shift` moves reorder axes
+// (a stacked tensor's rows are taken apart first).
+json inverse_steps(const std::vector<catalog::Step>& steps, int axis_shift) {
+  json out = json::array();
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    if (it->op == "transpose") {
+      std::vector<int> inv(it->perm.size());
+      for (size_t i = 0; i < it->perm.size(); ++i) inv[it->perm[i]] = static_cast<int>(i);
+      out.push_back({{"op", "transpose"}, {"perm", inv}});
+    } else if (it->op == "reorder_blocks") {
+      std::vector<int> inv(it->order.size());
+      for (size_t i = 0; i < it->order.size(); ++i) inv[it->order[i]] = static_cast<int>(i);
+      out.push_back({{"op", "reorder_blocks"}, {"axis", it->axis - axis_shift}, {"blocks", it->blocks}, {"order", inv}});
+    }
+  }
+  return out;
+}
+
+// Keras -> PyTorch: for each Keras layer with weights (in call order), the PyTorch module
+// the backend wrote for it and how each of its tensors comes from the Keras weights.
+json keras_to_torch_layers(const pivot::Model& m, const std::map<std::string, std::string>& module_paths) {
+  const auto& cat = catalog::Catalog::get();
+  std::map<int, const pivot::Node*> producer;
+  for (const auto& n : m.nodes)
+    for (int o : n.outputs) producer[o] = &n;
+  json layers = json::array();
+  std::set<std::string> seen;
+  for (const auto& n : m.nodes) {
+    if (n.kind != "call" || seen.count(n.module)) continue;
+    seen.insert(n.module);
+    const auto* def = cat.op(n.op);
+    if (def->torch_tensor_params.empty()) continue;
+    auto layer = m.find(n.module);
+    for (const char* size : {"in_features", "in_channels", "num_features", "input_size", "normalized_shape"})
+      if (layer->attrs.count(size) && layer->attrs.at(size).is_none())
+        fail(n.loc, fmt::format("weight plan: `{}` of layer `{}` is unknown", size, n.module),
+             "give the model's input shape with --input-shape");
+    auto shapes = torch_shapes(*layer);
+    bool recurrent = n.op == "lstm" || n.op == "gru" || n.op == "rnn";
+    bool bidir = recurrent && layer->attrs.at("bidirectional").as_bool();
+    json tensors = json::array();
+    auto absent = [&](const catalog::TensorRule& rule) {
+      const auto& a = layer->attrs;
+      if (a.count("bias") && a.at("bias").is_bool() && !a.at("bias").as_bool() && rule.from[0].find("bias") != std::string::npos)
+        return true;
+      if (a.count("affine") && !a.at("affine").as_bool() && (rule.name == "gamma" || rule.name == "beta")) return true;
+      if (n.op == "layernorm" && ((rule.name == "gamma" && !a.at("elementwise_affine").as_bool()) ||
+                                  (rule.name == "beta" && !a.at("bias").as_bool())))
+        return true;
+      return false;
+    };
+    for (const std::string dir : {"", "_reverse"}) {
+      if (dir == "_reverse" && !bidir) continue;
+      std::string prefix = bidir ? (dir.empty() ? "forward/" : "backward/") : "";
+      for (const auto& rule : def->keras_weights) {
+        if (absent(rule)) continue;
+        for (size_t k = 0; k < rule.from.size(); ++k) {
+          std::string name = substitute(rule.from[k], 0, dir);
+          json steps = json::array();
+          if (rule.combine == "sum" && k > 0) {  // Keras keeps one bias: the second PyTorch bias is zero
+            steps.push_back({{"op", "zeros"}, {"shape", shapes.at(name)}});
+          } else {
+            if (rule.combine == "stack") steps.push_back({{"op", "take"}, {"axis", 0}, {"index", (int)k}});
+            for (auto& st : inverse_steps(rule.steps, rule.combine == "stack" ? 1 : 0)) steps.push_back(st);
+          }
+          // a Linear after a channel-first Flatten (--layout native): its columns come in
+          // another order than the Keras kernel's rows
+          if (n.op == "linear" && rule.name == "kernel") {
+            int v = n.inputs[0];
+            while (producer.count(v)) {
+              const pivot::Node* p = producer.at(v);
+              if (p->op == "flatten") {
+                if (p->attrs.count("flattened_layout")) {
+                  const auto& fs = m.value(p->inputs[0]).shape;
+                  std::vector<long long> from_shape(fs.begin() + 1, fs.end());
+                  std::vector<int> perm;
+                  for (int x : passes::to_channels_first(fs.size()))
+                    if (x > 0) perm.push_back(x - 1);
+                  steps.push_back({{"op", "permute_rows"}, {"axis", 1}, {"from_shape", from_shape}, {"perm", perm}});
+                }
+                break;
+              }
+              if (cat.op(p->op)->layout != catalog::LayoutRule::Elementwise || p->inputs.empty()) break;
+              v = p->inputs[0];
+            }
+          }
+          tensors.push_back({{"name", name},
+                             {"shape", shapes.at(name)},
+                             {"from", json::array({prefix + rule.name})},
+                             {"combine", nullptr},
+                             {"steps", steps}});
+        }
+      }
+    }
+    std::string source_class = def->keras_source.empty() ? keras_class_of(*def) : def->keras_source[0].names[0];
+    source_class = source_class.substr(source_class.rfind('.') + 1);
+    if (bidir) source_class = "Bidirectional";
+    std::string cls = def->torch.at(0).names.at(0);
+    cls = cls.substr(cls.rfind('.') + 1);
+    if (recurrent) cls = n.op == "lstm" ? "KerasLSTM" : n.op == "gru" ? "KerasGRU" : "KerasSimpleRNN";
+    auto path = module_paths.find(n.module);
+    if (path == module_paths.end()) fail(n.loc, "internal: no PyTorch module recorded for layer " + n.module);
+    layers.push_back({{"path", n.module},
+                      {"op", n.op},
+                      {"source_class", source_class},
+                      {"targets", json::array({{{"module", path->second}, {"class", cls}, {"tensors", tensors}}})}});
+  }
+  return layers;
+}
+
 }  // namespace
 
 Result weight_plan(std::string_view source, const std::string& file, const Options& options) {
@@ -507,7 +622,8 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
     auto a = analyse(source, file, options);
     pivot::Model& m = a->model;
     bool keep = options.layout != "native";
-    auto plan = passes::assign_layouts(m, native_layout(options.to.empty() ? "keras" : options.to), keep);
+    std::string to = options.to.empty() ? (m.framework == "torch" ? "keras" : "torch") : options.to;
+    auto plan = passes::assign_layouts(m, native_layout(to), keep);
     const auto& cat = catalog::Catalog::get();
     json inputs = json::array();
     for (size_t i = 0; i < m.inputs.size(); ++i) {
@@ -536,6 +652,25 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
       bool perm = plan.outputs_in_target_layout && !plan.output_permutations[i].empty();
       outputs.push_back({{"name", "output" + std::to_string(i)},
                          {"target_permutation", perm ? json(plan.output_permutations[i]) : json(nullptr)}});
+    }
+    if (m.framework == "keras") {
+      backends::EmitOptions eo;
+      eo.style = options.style.empty() ? (m.style == "functional" ? "subclass" : m.style) : options.style;
+      eo.keep_layout = keep;
+      eo.lazy = options.lazy;
+      auto emitted = backends::emit_torch(a->program, m, plan, eo, a->sink);
+      json j = {{"version", 1},
+                {"source", {{"framework", m.framework}, {"file", file}}},
+                {"target", {{"framework", "torch"}, {"layout", keep ? "keep" : "native"}}},
+                {"entry", m.entry},
+                {"inputs", inputs},
+                {"outputs", outputs},
+                {"layers", keras_to_torch_layers(m, emitted.module_paths)}};
+      Result r;
+      r.ok = true;
+      r.output = j.dump(2) + "\n";
+      render_warnings(r, a->sink, source);
+      return r;
     }
     // producers, to find the Flatten in front of a Linear
     std::map<int, const pivot::Node*> producer;

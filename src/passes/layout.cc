@@ -131,9 +131,11 @@ LayoutPlan assign_layouts(pivot::Model& m, Layout native, bool keep) {
     }
     for (int o : n.outputs) {
       held[o] = spatial(m.value(o)) ? out : Layout::Any;
+      // these produce their output in the source's own layout (a Keras embedding's
+      // (batch, time, features) output is channel-last, as a Conv1D after it reads it)
       if (n.op == "flatten" || n.op == "reshape" || n.op == "permute" || n.op == "getitem" || n.op == "transpose" ||
           n.op == "lstm" || n.op == "gru" || n.op == "rnn" || n.op == "embedding")
-        held[o] = Layout::Any;
+        held[o] = spatial(m.value(o)) ? m.value(o).source_layout : Layout::Any;
     }
   }
 

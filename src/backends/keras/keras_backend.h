@@ -6,17 +6,12 @@
 
 #include <string>
 
+#include "backends/common/codegen.h"
 #include "passes/layout.h"
 #include "pivot/model.h"
 #include "pivot/program.h"
 
 namespace nnport::backends {
-
-struct EmitOptions {
-  std::string style;   // "sequential" or "subclass"
-  bool keep_layout = true;
-  std::string header;  // first comment line of the generated file
-};
 
 syntax::Module emit_keras(pivot::Program& program, pivot::Model& model, const passes::LayoutPlan& layout,
                           const EmitOptions& options, DiagnosticSink& sink);

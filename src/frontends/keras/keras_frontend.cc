@@ -387,6 +387,9 @@ ValuePtr KerasFrontend::bidirectional(Interpreter& in, Args& args, syntax::Expr*
     call->pivot = std::make_shared<syntax::PivotCall>();
     call->pivot->op = inner->op;
     call->pivot->site = site;
+    // the wrapped layer's arguments (units, ...) are the wrapper's
+    if (args.positional_exprs[0] && args.positional_exprs[0]->pivot)
+      call->pivot->attrs = args.positional_exprs[0]->pivot->attrs;
   }
   program_.sites[site].layers.push_back(inner);
   return evaluate::layer(inner);

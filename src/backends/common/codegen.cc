@@ -1,0 +1,96 @@
+#include "backends/common/codegen.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "syntax/print.h"
+
+namespace nnport::backends {
+
+using pivot::Attr;
+using syntax::ExprKind;
+using syntax::ExprPtr;
+using syntax::Stmt;
+using syntax::StmtKind;
+using syntax::StmtPtr;
+
+bool is_literal(const ExprPtr& e) {
+  if (!e) return false;
+  switch (e->kind) {
+    case ExprKind::Int:
+    case ExprKind::Float:
+    case ExprKind::String:
+    case ExprKind::Bool:
+    case ExprKind::None: return !e->is_fstring;
+    case ExprKind::UnaryOp: return e->name == "-" && is_literal(e->object);
+    case ExprKind::Tuple:
+    case ExprKind::List:
+      for (auto& x : e->items)
+        if (!is_literal(x)) return false;
+      return true;
+    default: return false;
+  }
+}
+
+void collect_names(const ExprPtr& e, std::set<std::string>& out) {
+  if (!e) return;
+  if (e->kind == ExprKind::Name) out.insert(e->name);
+  collect_names(e->object, out);
+  collect_names(e->element, out);
+  for (auto& x : e->items) collect_names(x, out);
+  for (auto& x : e->values) collect_names(x, out);
+  for (auto& a : e->args) collect_names(a.value, out);
+  for (auto& g : e->generators) {
+    collect_names(g.iter, out);
+    for (auto& c : g.ifs) collect_names(c, out);
+  }
+}
+
+std::string camel(const std::string& s) {
+  std::string out;
+  bool up = true;
+  for (char c : s) {
+    if (c == '_') {
+      up = true;
+      continue;
+    }
+    out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    up = false;
+  }
+  return out;
+}
+
+ExprPtr ints_expr(const std::vector<long long>& v, bool collapse) {
+  if (collapse && !v.empty() && std::all_of(v.begin(), v.end(), [&](long long x) { return x == v[0]; }))
+    return syntax::int_lit(v[0]);
+  std::vector<ExprPtr> items;
+  for (auto x : v) items.push_back(syntax::int_lit(x));
+  return syntax::tuple(items);
+}
+
+ExprPtr perm_expr(const std::vector<int>& p) {
+  std::vector<ExprPtr> items;
+  for (int x : p) items.push_back(syntax::int_lit(x));
+  return syntax::tuple(items);
+}
+
+
+ExprPtr literal(const Attr& a) {
+  if (a.is_none()) return syntax::none_lit();
+  if (a.is_bool()) return syntax::bool_lit(a.as_bool());
+  if (a.is_int()) return syntax::int_lit(a.as_int());
+  if (a.is_float()) return syntax::float_lit(a.as_number());
+  if (a.is_str()) return syntax::str_lit(a.as_str());
+  std::vector<ExprPtr> items;
+  for (const auto& x : a.as_list()) items.push_back(literal(x));
+  return syntax::tuple(items);
+}
+
+StmtPtr comment_stmt(const std::string& text) {
+  auto s = std::make_shared<Stmt>();
+  s->kind = StmtKind::Other;
+  s->text = text;
+  return s;
+}
+
+}  // namespace nnport::backends

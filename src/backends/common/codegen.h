@@ -1,0 +1,36 @@
+// Code-generation helpers both backends use: literals from pivot attributes, names an
+// expression mentions, identifier casing, and the options of an emit.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pivot/model.h"
+#include "syntax/ast.h"
+
+namespace nnport::backends {
+
+struct EmitOptions {
+  std::string style;   // "sequential" or "subclass"
+  bool keep_layout = true;
+  bool lazy = false;   // PyTorch target: lazy modules where an input size is unknown
+  std::string header;  // first comment line of the generated file
+};
+
+// A construct a backend cannot write; the enclosing statement is left out, shown as a
+// comment, and reported as a warning (or an error where the entry's model needs it).
+struct NotTranslatable {
+  Location loc;
+  std::string what;
+};
+
+bool is_literal(const syntax::ExprPtr& e);
+void collect_names(const syntax::ExprPtr& e, std::set<std::string>& out);
+std::string camel(const std::string& snake_name);  // "two_input" -> "TwoInput"
+syntax::ExprPtr ints_expr(const std::vector<long long>& v, bool collapse);  // 3 or (3, 5)
+syntax::ExprPtr perm_expr(const std::vector<int>& p);
+syntax::ExprPtr literal(const pivot::Attr& a);  // lists become tuples
+syntax::StmtPtr comment_stmt(const std::string& text);
+
+}  // namespace nnport::backends

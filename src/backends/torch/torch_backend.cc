@@ -1,0 +1,1360 @@
+#include "backends/torch/torch_backend.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <set>
+
+#include "catalog/catalog.h"
+#include "passes/shapes.h"
+#include "syntax/parse.h"
+#include "syntax/print.h"
+
+namespace nnport::backends {
+
+using pivot::Attr;
+using pivot::LayerPtr;
+using syntax::Argument;
+using syntax::Expr;
+using syntax::ExprKind;
+using syntax::ExprPtr;
+using syntax::Stmt;
+using syntax::StmtKind;
+using syntax::StmtPtr;
+
+namespace {
+
+bool is_keras_module(const std::string& n) {
+  return n == "keras" || n.rfind("keras.", 0) == 0 || n == "tensorflow" || n.rfind("tensorflow.", 0) == 0;
+}
+
+// Attributes whose Keras source expression means the same thing in PyTorch, so the
+// migrated constructor can reuse it (`layers.Dense(num_classes)` -> `nn.Linear(64, num_classes)`).
+const std::set<std::string> kIdentityAttrs = {"out_features", "out_channels", "kernel_dim", "stride_dim", "dilation",
+                                              "groups",       "hidden_size",  "num_embeddings", "embedding_dim",
+                                              "rate",         "eps",          "negative_slope", "alpha"};
+
+// Short attribute names for layers of a Sequential that becomes a class.
+const std::map<std::string, std::string> kShortNames = {
+    {"linear", "fc"},        {"conv1d", "conv"},       {"conv2d", "conv"},     {"conv3d", "conv"},
+    {"maxpool1d", "pool"},   {"maxpool2d", "pool"},    {"maxpool3d", "pool"},  {"avgpool1d", "pool"},
+    {"avgpool2d", "pool"},   {"avgpool3d", "pool"},    {"batchnorm1d", "bn"},  {"batchnorm2d", "bn"},
+    {"batchnorm3d", "bn"},   {"global_avgpool1d", "pool"}, {"global_avgpool2d", "pool"},
+    {"global_maxpool1d", "pool"}, {"global_maxpool2d", "pool"}, {"layernorm", "norm"}, {"sequential", "block"},
+    {"embedding", "embedding"}, {"dropout", "dropout"}, {"flatten", "flatten"}, {"lstm", "lstm"}, {"gru", "gru"},
+    {"rnn", "rnn"}};
+
+// Helper modules written into the generated file when needed.
+const std::map<std::string, std::string> kHelperSources = {
+    {"Permute",
+     "class Permute(nn.Module):\n"
+     "    \"\"\"Reorders a tensor's axes (batch axis included), like Tensor.permute.\"\"\"\n\n"
+     "    def __init__(self, *dims):\n"
+     "        super().__init__()\n"
+     "        self.dims = dims\n\n"
+     "    def forward(self, x):\n"
+     "        return x.permute(*self.dims)\n\n"
+     "    def extra_repr(self):\n"
+     "        return \", \".join(map(str, self.dims))\n"},
+    {"Reshape",
+     "class Reshape(nn.Module):\n"
+     "    \"\"\"Reshapes every sample to `shape` (the batch axis is kept), like keras.layers.Reshape.\"\"\"\n\n"
+     "    def __init__(self, *shape):\n"
+     "        super().__init__()\n"
+     "        self.shape = shape\n\n"
+     "    def forward(self, x):\n"
+     "        return x.reshape(x.shape[0], *self.shape)\n\n"
+     "    def extra_repr(self):\n"
+     "        return \", \".join(map(str, self.shape))\n"},
+    {"Activation",
+     "class Activation(nn.Module):\n"
+     "    \"\"\"A Keras activation given by name, resolved when the model is built.\n\n"
+     "    nnport could not resolve this activation statically (see the warning it printed).\n"
+     "    \"\"\"\n\n"
+     "    FUNCTIONS = {\n"
+     "        None: nn.Identity,\n"
+     "        \"linear\": nn.Identity,\n"
+     "        \"relu\": nn.ReLU,\n"
+     "        \"relu6\": nn.ReLU6,\n"
+     "        \"sigmoid\": nn.Sigmoid,\n"
+     "        \"tanh\": nn.Tanh,\n"
+     "        \"elu\": nn.ELU,\n"
+     "        \"selu\": nn.SELU,\n"
+     "        \"gelu\": nn.GELU,\n"
+     "        \"swish\": nn.SiLU,\n"
+     "        \"silu\": nn.SiLU,\n"
+     "        \"softplus\": nn.Softplus,\n"
+     "        \"softsign\": nn.Softsign,\n"
+     "        \"hard_sigmoid\": nn.Hardsigmoid,\n"
+     "        \"mish\": nn.Mish,\n"
+     "        \"softmax\": lambda: nn.Softmax(dim=-1),\n"
+     "        \"log_softmax\": lambda: nn.LogSoftmax(dim=-1),\n"
+     "        \"leaky_relu\": lambda: nn.LeakyReLU(0.2),\n"
+     "    }\n\n"
+     "    def __init__(self, name):\n"
+     "        super().__init__()\n"
+     "        if callable(name):\n"
+     "            name = name.__name__\n"
+     "        if name not in self.FUNCTIONS:\n"
+     "            raise ValueError(f\"unknown activation {name!r}\")\n"
+     "        self.name = name\n"
+     "        self.function = self.FUNCTIONS[name]()\n\n"
+     "    def forward(self, x):\n"
+     "        return self.function(x)\n"},
+    {"KerasRecurrent",
+     "class KerasRecurrent:\n"
+     "    \"\"\"Gives a PyTorch recurrent layer the outputs of its Keras counterpart.\n\n"
+     "    The whole sequence (return_sequences=True) or the last step, then the final states\n"
+     "    (return_state=True); a bidirectional layer merges its two directions like\n"
+     "    keras.layers.Bidirectional (merge_mode). Input is batch-first.\n"
+     "    \"\"\"\n\n"
+     "    def __init__(self, *args, return_sequences=False, return_state=False, merge_mode=\"concat\", **kwargs):\n"
+     "        super().__init__(*args, batch_first=True, **kwargs)\n"
+     "        self.return_sequences = return_sequences\n"
+     "        self.return_state = return_state\n"
+     "        self.merge_mode = merge_mode\n\n"
+     "    def forward(self, x):\n"
+     "        output, state = super().forward(x)\n"
+     "        states = list(state) if isinstance(state, tuple) else [state]\n"
+     "        if self.bidirectional:\n"
+     "            forward, backward = output.chunk(2, dim=-1)\n"
+     "            if not self.return_sequences:  # the backward direction ends at the first step\n"
+     "                forward, backward = forward[:, -1], backward[:, 0]\n"
+     "            if self.merge_mode == \"concat\":\n"
+     "                y = torch.cat([forward, backward], dim=-1)\n"
+     "            elif self.merge_mode == \"sum\":\n"
+     "                y = forward + backward\n"
+     "            elif self.merge_mode == \"mul\":\n"
+     "                y = forward * backward\n"
+     "            else:\n"
+     "                y = (forward + backward) / 2\n"
+     "            finals = [s[-2] for s in states] + [s[-1] for s in states]\n"
+     "        else:\n"
+     "            y = output if self.return_sequences else output[:, -1]\n"
+     "            finals = [s[-1] for s in states]\n"
+     "        return [y, *finals] if self.return_state else y\n"},
+    {"KerasLSTM", "class KerasLSTM(KerasRecurrent, nn.LSTM):\n    \"\"\"nn.LSTM with keras.layers.LSTM's outputs.\"\"\"\n"},
+    {"KerasGRU", "class KerasGRU(KerasRecurrent, nn.GRU):\n    \"\"\"nn.GRU (Keras reset_after=True) with keras.layers.GRU's outputs.\"\"\"\n"},
+    {"KerasSimpleRNN",
+     "class KerasSimpleRNN(KerasRecurrent, nn.RNN):\n    \"\"\"nn.RNN with keras.layers.SimpleRNN's outputs.\"\"\"\n"},
+};
+
+// Does generated code use the module `name` (as `name.` outside a longer identifier)?
+bool mentions(const std::string& text, const std::string& name) {
+  for (size_t p = text.find(name + "."); p != std::string::npos; p = text.find(name + ".", p + 1))
+    if (p == 0 || !(std::isalnum((unsigned char)text[p - 1]) || text[p - 1] == '_' || text[p - 1] == '.')) return true;
+  return false;
+}
+
+// `torch.nn.functional.relu` -> F.relu, `torch.nn.ReLU` -> nn.ReLU
+ExprPtr torch_name(const std::string& q, bool& uses_functional) {
+  if (q.rfind("torch.nn.functional.", 0) == 0) {
+    uses_functional = true;
+    return syntax::attr(syntax::name("F"), q.substr(20));
+  }
+  if (q.rfind("torch.nn.", 0) == 0) return syntax::attr(syntax::name("nn"), q.substr(9));
+  return syntax::dotted(q);
+}
+
+}  // namespace
+
+class TorchEmitter {
+ public:
+  TorchEmitter(pivot::Program& p, pivot::Model& m, const passes::LayoutPlan& lp, const EmitOptions& o,
+               DiagnosticSink& s)
+      : P(p), M(m), LP(lp), opt(o), sink(s) {
+    for (size_t i = 0; i < P.sites.size(); ++i) site_of_[P.sites[i].call] = static_cast<int>(i);
+    for (const auto& st : P.module.body) {
+      if (st->kind == StmtKind::Import)
+        for (auto& [n, as] : st->names)
+          if (is_keras_module(n)) fw_names_.insert(as.empty() ? n.substr(0, n.find('.')) : as);
+      if (st->kind == StmtKind::ImportFrom && is_keras_module(st->module))
+        for (auto& [n, as] : st->names) fw_names_.insert(as.empty() ? n : as);
+    }
+    for (const auto& n : M.nodes)
+      for (int v : n.inputs) uses_[v]++;
+    for (int v : M.outputs) uses_[v]++;
+  }
+
+  TorchOutput run() {
+    std::vector<StmtPtr> body;
+    std::string target = opt.style;
+    std::string root_var = root_variable();
+    if (M.style == "functional") {
+      body = replace_model_statements(root_var, [&](const Stmt& s) { return model_from_graph(s, root_var, target); });
+    } else if (M.style == "sequential" && target == "subclass") {
+      body = replace_model_statements(root_var, [&](const Stmt& s) { return model_from_graph(s, root_var, target); });
+    } else {
+      Ctx ctx;
+      for (const auto& s : P.module.body) {
+        if (M.style == "subclass" && target == "sequential" && s->kind == StmtKind::ClassDef &&
+            s->name == M.root->class_name) {
+          body.push_back(sequential_factory(*s));
+          continue;
+        }
+        for (auto& x : translate_stmt(s, ctx)) body.push_back(x);
+      }
+      collapse_sequential_adds(body);
+    }
+    TorchOutput out;
+    out.module.file = P.module.file;
+    std::vector<StmtPtr> head;
+    auto imp = std::make_shared<Stmt>();
+    imp->kind = StmtKind::Import;
+    imp->names = {{"torch", ""}};
+    imp->leading_comments = {"# " + opt.header};
+    head.push_back(imp);
+    auto nn = std::make_shared<Stmt>();
+    nn->kind = StmtKind::ImportFrom;
+    nn->module = "torch";
+    nn->names = {{"nn", ""}};
+    head.push_back(nn);
+    std::vector<StmtPtr> rest;
+    for (auto& s : body) {
+      if (s->kind == StmtKind::Import || s->kind == StmtKind::ImportFrom) head.push_back(s);
+      else rest.push_back(s);
+    }
+    std::string text;
+    for (auto& x : rest) text += syntax::print_module(syntax::Module{"", "", {x}, {}});
+    for (auto& h : helpers_) text += kHelperSources.at(h);
+    if (!mentions(text, "torch")) head.erase(head.begin());
+    if (uses_functional_) {
+      auto f = std::make_shared<Stmt>();
+      f->kind = StmtKind::Import;
+      f->names = {{"torch.nn.functional", "F"}};
+      head.insert(head.begin() + 1, f);
+    }
+    for (auto& h : helper_statements()) head.push_back(h);
+    head[0]->leading_comments = {"# " + opt.header};
+    for (size_t i = 1; i < head.size(); ++i) head[i]->leading_comments.clear();
+    if (!rest.empty() && rest[0]->kind == StmtKind::Expr && rest[0]->value && rest[0]->value->kind == ExprKind::String) {
+      rest[0]->leading_comments.insert(rest[0]->leading_comments.begin(), head[0]->leading_comments.begin(),
+                                       head[0]->leading_comments.end());
+      head[0]->leading_comments.clear();
+      head.insert(head.begin(), rest[0]);
+      rest.erase(rest.begin());
+    }
+    out.module.body = head;
+    out.module.body.insert(out.module.body.end(), rest.begin(), rest.end());
+    out.module_paths = paths_;
+    return out;
+  }
+
+ private:
+  struct Ctx {
+    bool in_model_class = false;
+    bool in_forward = false;
+    std::set<std::string> allowed;  // names a reused source expression may mention
+  };
+
+  pivot::Program& P;
+  pivot::Model& M;
+  const passes::LayoutPlan& LP;
+  EmitOptions opt;
+  DiagnosticSink& sink;
+  std::map<const Expr*, int> site_of_;
+  std::set<std::string> fw_names_;
+  std::set<std::string> helpers_;
+  bool uses_functional_ = false;
+  std::map<std::string, std::string> paths_;
+  std::map<int, int> uses_;
+  std::vector<syntax::Module> helper_sources_;
+
+  std::string root_variable() {
+    const std::string& e = M.entry;
+    if (!e.empty() && std::all_of(e.begin(), e.end(), [](char c) { return std::isalnum((unsigned char)c) || c == '_'; }))
+      return e;
+    return "";
+  }
+
+  ExprPtr nn(const std::string& cls) { return syntax::attr(syntax::name("nn"), cls); }
+  ExprPtr helper(const std::string& cls) {
+    helpers_.insert(cls);
+    if (cls.rfind("Keras", 0) == 0) helpers_.insert("KerasRecurrent");
+    return syntax::name(cls);
+  }
+  ExprPtr permute_call(ExprPtr x, const std::vector<int>& perm) {
+    std::vector<Argument> args;
+    for (int p : perm) args.push_back(syntax::pos(syntax::int_lit(p)));
+    return syntax::call(syntax::attr(std::move(x), "permute"), args);
+  }
+  ExprPtr permute_module(const std::vector<int>& perm) {
+    std::vector<Argument> args;
+    for (int p : perm) args.push_back(syntax::pos(syntax::int_lit(p)));
+    return syntax::call(helper("Permute"), args);
+  }
+
+  // ---- attribute values --------------------------------------------------------------
+
+  const syntax::PivotCall* pivot_of(const LayerPtr& l) {
+    if (l->site < 0) return nullptr;
+    auto* call = P.sites[l->site].call;
+    return call ? call->pivot.get() : nullptr;
+  }
+
+  ExprPtr source_expr(const syntax::PivotCall* pc, const std::string& attr) {
+    if (!pc) return nullptr;
+    for (auto& [k, e] : pc->attrs)
+      if (k == attr) return e;
+    return nullptr;
+  }
+
+  bool reusable(const ExprPtr& e, const Ctx& ctx) {
+    if (is_literal(e)) return true;
+    std::set<std::string> names;
+    collect_names(e, names);
+    for (auto& n : names)
+      if (!ctx.allowed.count(n) || fw_names_.count(n)) return false;
+    return e->kind == ExprKind::Name || e->kind == ExprKind::BinOp;
+  }
+
+  // The one value an attribute has for every layer built at a site.
+  Attr require(const std::vector<LayerPtr>& inst, const std::string& attr, const Location& loc) {
+    std::optional<Attr> v;
+    for (const auto& l : inst) {
+      auto it = l->attrs.find(attr);
+      Attr a = it == l->attrs.end() ? Attr() : it->second;
+      if (v && *v != a)
+        throw NotTranslatable{loc, fmt::format("`{}` differs between the layers built here and PyTorch needs one value",
+                                               attr)};
+      v = a;
+    }
+    return v ? *v : Attr();
+  }
+
+  ExprPtr value_expr(const std::vector<LayerPtr>& inst, const std::string& attr, const syntax::PivotCall* pc,
+                     const Ctx& ctx, const Location& loc) {
+    if (kIdentityAttrs.count(attr))
+      if (ExprPtr e = source_expr(pc, attr); e && reusable(e, ctx)) return syntax::clone(e);
+    return literal(require(inst, attr, loc));
+  }
+
+  // ---- modules -----------------------------------------------------------------------
+
+  // What a Keras layer becomes: optional padding in front, the module, an activation after.
+  struct Modules {
+    ExprPtr pre;   // module form of explicit padding
+    std::vector<long long> pads;  // F.pad amounts (last axis first), when pre is set
+    double pad_value = 0;
+    ExprPtr main;  // null: the layer has no module (merge layers are operators in forward)
+    std::string activation;  // pivot activation applied after the layer ("" = none)
+    ExprPtr runtime_activation;  // source expression of an activation resolved at run time
+  };
+
+  // The pads TensorFlow's padding="same" adds on each side of each spatial axis.
+  std::vector<std::pair<long long, long long>> same_pads(const std::vector<LayerPtr>& inst, int rank,
+                                                         const Location& loc) {
+    std::optional<std::vector<std::pair<long long, long long>>> result;
+    for (const auto& l : inst) {
+      auto k = passes::expand(l->attrs["kernel_dim"], rank, 1);
+      auto s = passes::expand(l->attrs["stride_dim"], rank, 1);
+      auto d = l->attrs.count("dilation") ? passes::expand(l->attrs["dilation"], rank, 1) : std::vector<long long>(rank, 1);
+      std::vector<std::pair<long long, long long>> pads;
+      for (int i = 0; i < rank; ++i) {
+        long long total;
+        if (s[i] == 1) {
+          total = d[i] * (k[i] - 1);
+        } else {
+          if (l->input_shape.size() != (size_t)rank + 2 || l->input_shape[1 + i] < 0)
+            throw NotTranslatable{loc, "padding='same' with a stride needs the input size (give --input-shape)"};
+          long long in = l->input_shape[1 + i];  // channel-last source shape
+          long long out = (in + s[i] - 1) / s[i];
+          total = std::max((out - 1) * s[i] + d[i] * (k[i] - 1) + 1 - in, 0LL);
+        }
+        pads.push_back({total / 2, total - total / 2});
+      }
+      if (result && *result != pads) throw NotTranslatable{loc, "padding='same' pads differently for the layers built here"};
+      result = pads;
+    }
+    return result ? *result : std::vector<std::pair<long long, long long>>{};
+  }
+
+  // Generic constructor from the catalog's PyTorch signature: required parameters
+  // positionally, others by keyword when they differ from PyTorch's default.
+  ExprPtr generic_module(const catalog::OpDef& def, const std::vector<LayerPtr>& inst, const syntax::PivotCall* pc,
+                         const Ctx& ctx, const Location& loc, const std::map<std::string, ExprPtr>& overrides = {},
+                         const std::string& cls_override = "") {
+    const catalog::Signature& sig = def.torch.at(0);
+    std::vector<Argument> args;
+    bool positional = true;
+    for (const auto& p : sig.params) {
+      if (p.dropped || p.default_only || p.attr.empty()) {
+        if (overrides.count(p.name) && overrides.at(p.name)) args.push_back(syntax::kw(p.name, overrides.at(p.name)));
+        positional = false;
+        continue;
+      }
+      ExprPtr e;
+      if (overrides.count(p.name)) {
+        e = overrides.at(p.name);
+        if (!e) {
+          positional = false;
+          continue;
+        }
+      } else {
+        Attr v = require(inst, p.attr, loc);
+        if (p.default_value && v == *p.default_value) {
+          positional = false;
+          continue;
+        }
+        if (v.is_none() && !p.default_value) missing_size(inst, p.attr, def, loc);
+        e = value_expr(inst, p.attr, pc, ctx, loc);
+      }
+      if (!p.default_value && positional) args.push_back(syntax::pos(e));
+      else {
+        positional = false;
+        args.push_back(syntax::kw(p.name, e));
+      }
+    }
+    bool f = false;
+    ExprPtr callee = cls_override.empty() ? torch_name(sig.names.at(0), f) : nn(cls_override);
+    return syntax::call(callee, args);
+  }
+
+  [[noreturn]] void missing_size(const std::vector<LayerPtr>& inst, const std::string& attr, const catalog::OpDef& def,
+                                 const Location& loc) {
+    std::string path = inst.empty() ? def.id : inst[0]->path;
+    bool lazy = def.id == "linear" || def.id.rfind("conv", 0) == 0 || def.id.rfind("batchnorm", 0) == 0;
+    throw MigrationError(Diagnostic{
+        Severity::Error, loc,
+        fmt::format("PyTorch needs `{}` of layer `{}`, which depends on an input shape nothing in the file states",
+                    attr, path),
+        std::string("give the model's input shape without the batch axis with --input-shape (e.g. --input-shape "
+                    "32,32,3), or state it in the file (keras.Input(shape=...), input_shape=, model.build(...))") +
+            (lazy ? "; or pass --lazy to emit PyTorch's lazy module, which infers it on the first call" : "")});
+  }
+
+  bool unknown_size(const std::vector<LayerPtr>& inst, const std::string& attr) {
+    for (const auto& l : inst)
+      if (!l->attrs.count(attr) || l->attrs.at(attr).is_none()) return true;
+    return false;
+  }
+
+  Modules modules_for(const std::vector<LayerPtr>& inst, const syntax::PivotCall* pc, const Ctx& ctx,
+                      const Location& loc) {
+    const auto& cat = catalog::Catalog::get();
+    const std::string& op = inst.at(0)->op;
+    for (const auto& l : inst)
+      if (l->op != op) throw NotTranslatable{loc, "the layers built here are of different kinds"};
+    const catalog::OpDef* def = cat.op(op);
+    Modules m;
+    if (inst[0]->attrs.count("actv_func")) {
+      Attr a = require(inst, "actv_func", loc);
+      if (a.is_str() && a.as_str().rfind("runtime:", 0) == 0) {
+        m.runtime_activation = source_expr(pc, "actv_func");
+        if (!m.runtime_activation) throw NotTranslatable{loc, "an activation nnport could not resolve"};
+      } else if (a.is_str()) {
+        m.activation = a.as_str();
+      }
+    }
+    int rank = def->rank;
+    if (op.rfind("conv", 0) == 0 || op.rfind("maxpool", 0) == 0 || op.rfind("avgpool", 0) == 0) {
+      std::map<std::string, ExprPtr> ov;
+      std::string ptype = require(inst, "padding_type", loc).as_str();
+      bool conv = op.rfind("conv", 0) == 0;
+      if (ptype == "same") {
+        auto pads = same_pads(inst, rank, loc);
+        bool symmetric = std::all_of(pads.begin(), pads.end(), [](auto& p) { return p.first == p.second; });
+        auto strides = passes::expand(require(inst, "stride_dim", loc), rank, 1);
+        bool unit_stride = std::all_of(strides.begin(), strides.end(), [](long long s) { return s == 1; });
+        if (conv && unit_stride) {
+          ov["padding"] = syntax::str_lit("same");  // PyTorch pads like TensorFlow for stride 1
+        } else if (symmetric) {
+          std::vector<long long> p;
+          for (auto& x : pads) p.push_back(x.first);
+          if (std::any_of(p.begin(), p.end(), [](long long x) { return x != 0; })) ov["padding"] = ints_expr(p, true);
+          else ov["padding"] = nullptr;
+        } else {
+          // TensorFlow puts the odd pixel at the end; PyTorch pads symmetrically: pad first.
+          if (op.rfind("avgpool", 0) == 0)
+            throw NotTranslatable{loc, "average pooling with padding='same' that pads one side more (TensorFlow "
+                                       "averages over the real elements only)"};
+          for (int i = rank - 1; i >= 0; --i) {
+            m.pads.push_back(pads[i].first);
+            m.pads.push_back(pads[i].second);
+          }
+          m.pad_value = conv ? 0.0 : -INFINITY;
+          std::vector<ExprPtr> items;
+          for (auto x : m.pads) items.push_back(syntax::int_lit(x));
+          if (conv) {
+            m.pre = syntax::call(nn("ZeroPad" + std::to_string(rank) + "d"), {syntax::pos(syntax::tuple(items))});
+          } else {
+            m.pre = syntax::call(nn("ConstantPad" + std::to_string(rank) + "d"),
+                                 {syntax::pos(syntax::tuple(items)),
+                                  syntax::pos(syntax::call(syntax::name("float"), {syntax::pos(syntax::str_lit("-inf"))}))});
+          }
+          ov["padding"] = nullptr;
+        }
+      } else {
+        ov["padding"] = nullptr;
+      }
+      if (!conv) {
+        if (passes::expand(require(inst, "stride_dim", loc), rank, 1) ==
+            passes::expand(require(inst, "kernel_dim", loc), rank, 1))
+          ov["stride"] = nullptr;
+        if (op.rfind("avgpool", 0) == 0) {
+          bool padded = ov.count("padding") && ov["padding"];
+          ov["count_include_pad"] = padded ? syntax::bool_lit(false) : nullptr;
+        }
+      }
+      if (conv && opt.lazy && unknown_size(inst, "in_channels")) {
+        ov["in_channels"] = nullptr;
+        m.main = generic_module(*def, inst, pc, ctx, loc, ov, "LazyConv" + std::to_string(rank) + "d");
+        return m;
+      }
+      m.main = generic_module(*def, inst, pc, ctx, loc, ov);
+      return m;
+    }
+    if (op.rfind("global_", 0) == 0) {
+      bool is_max = op.find("max") != std::string::npos;
+      ExprPtr pool = syntax::call(nn(std::string(is_max ? "AdaptiveMaxPool" : "AdaptiveAvgPool") + std::to_string(rank) + "d"),
+                                  {syntax::pos(syntax::int_lit(1))});
+      if (require(inst, "keepdims", loc).as_bool()) m.main = pool;
+      else m.main = syntax::call(nn("Sequential"), {syntax::pos(pool), syntax::pos(syntax::call(nn("Flatten"), {}))});
+      return m;
+    }
+    if (op.rfind("zeropad", 0) == 0) {
+      const auto& pads = require(inst, "padding", loc).as_list();
+      std::vector<ExprPtr> items;
+      for (int i = rank - 1; i >= 0; --i)
+        for (auto x : pads.at(i).as_ints()) items.push_back(syntax::int_lit(x));
+      m.main = syntax::call(nn("ZeroPad" + std::to_string(rank) + "d"), {syntax::pos(syntax::tuple(items))});
+      return m;
+    }
+    if (op == "linear" && opt.lazy && unknown_size(inst, "in_features")) {
+      m.main = generic_module(*def, inst, pc, ctx, loc, {{"in_features", nullptr}}, "LazyLinear");
+      return m;
+    }
+    if (op.rfind("batchnorm", 0) == 0) {
+      std::map<std::string, ExprPtr> ov;
+      if (opt.lazy && unknown_size(inst, "num_features")) {
+        ov["num_features"] = nullptr;
+        m.main = generic_module(*def, inst, pc, ctx, loc, ov, "LazyBatchNorm" + std::to_string(rank) + "d");
+        return m;
+      }
+      m.main = generic_module(*def, inst, pc, ctx, loc);
+      return m;
+    }
+    if (op == "lstm" || op == "gru" || op == "rnn") {
+      if (op == "gru" && !require(inst, "reset_after", loc).as_bool())
+        throw NotTranslatable{loc, "GRU(reset_after=False) has no PyTorch equivalent (nn.GRU applies the reset gate "
+                                   "after the recurrent product, i.e. reset_after=True)"};
+      std::map<std::string, ExprPtr> ov{{"batch_first", nullptr}};
+      std::string cls = op == "lstm" ? "KerasLSTM" : op == "gru" ? "KerasGRU" : "KerasSimpleRNN";
+      ExprPtr call = generic_module(*def, inst, pc, ctx, loc, ov);
+      call->object = helper(cls);
+      if (require(inst, "return_sequences", loc).as_bool())
+        call->args.push_back(syntax::kw("return_sequences", syntax::bool_lit(true)));
+      if (require(inst, "return_state", loc).as_bool())
+        call->args.push_back(syntax::kw("return_state", syntax::bool_lit(true)));
+      Attr merge = inst[0]->attrs.count("merge_mode") ? require(inst, "merge_mode", loc) : Attr();
+      if (merge.is_str() && merge.as_str() != "concat")
+        call->args.push_back(syntax::kw("merge_mode", syntax::str_lit(merge.as_str())));
+      m.main = call;
+      return m;
+    }
+    if (op == "reshape") {
+      const auto& shape = require(inst, "shape", loc).as_list();
+      std::vector<Argument> args;
+      for (size_t i = 1; i < shape.size(); ++i) args.push_back(syntax::pos(literal(shape[i])));
+      m.main = syntax::call(helper("Reshape"), args);
+      return m;
+    }
+    if (op == "permute") {
+      auto dims = require(inst, "dims", loc).as_ints();
+      m.main = permute_module(std::vector<int>(dims.begin(), dims.end()));
+      return m;
+    }
+    if (op == "concat" || op == "add" || op == "sub" || op == "mul") return m;  // operators in forward
+    if (op == "flatten") {
+      m.main = syntax::call(nn("Flatten"), {});
+      return m;
+    }
+    if (def->kind == "activation") {
+      m.main = activation_module(op, inst[0]->attrs, loc);
+      return m;
+    }
+    if (def->torch.empty()) throw NotTranslatable{loc, fmt::format("`{}` has no PyTorch form in the catalog", op)};
+    m.main = generic_module(*def, inst, pc, ctx, loc);
+    return m;
+  }
+
+  // nn.ReLU(), nn.LeakyReLU(0.2), nn.Softmax(dim=-1) ...
+  ExprPtr activation_module(const std::string& op, const pivot::Attrs& attrs, const Location& loc) {
+    const auto* def = catalog::Catalog::get().op(op);
+    if (!def || def->torch.empty()) throw NotTranslatable{loc, "activation " + op + " has no PyTorch form"};
+    return syntax::call(torch_name(def->torch[0].names[0], uses_functional_), activation_args(*def, attrs, 0));
+  }
+
+  // The functional form: F.relu(x), torch.sigmoid(x), F.softmax(x, dim=-1)
+  ExprPtr activation_function(const std::string& op, const pivot::Attrs& attrs, ExprPtr x, const Location& loc) {
+    const auto* def = catalog::Catalog::get().op(op);
+    if (!def || def->torch.size() < 2) throw NotTranslatable{loc, "activation " + op + " has no PyTorch function"};
+    auto args = activation_args(*def, attrs, 1);
+    args.insert(args.begin(), syntax::pos(std::move(x)));
+    return syntax::call(torch_name(def->torch[1].names[0], uses_functional_), args);
+  }
+
+  std::vector<Argument> activation_args(const catalog::OpDef& def, const pivot::Attrs& attrs, size_t sig) {
+    std::vector<Argument> args;
+    for (const auto& p : def.torch[sig].params) {
+      if (p.attr.empty() || p.dropped || p.name == "input") continue;
+      auto it = attrs.find(p.attr);
+      if (it == attrs.end()) continue;
+      bool always = p.name == "dim";  // PyTorch warns when softmax's dim is implicit
+      if (!always && p.default_value && it->second == *p.default_value) continue;
+      args.push_back(syntax::kw(p.name, literal(it->second)));
+    }
+    return args;
+  }
+
+  // Keras activation functions' parameters (keras.activations.leaky_relu has slope 0.2).
+  pivot::Attrs function_defaults(const std::string& op, int dim) {
+    pivot::Attrs a;
+    for (const auto& [k, v] : catalog::Catalog::get().op(op)->attrs) a[k] = v;
+    if (op == "leaky_relu") a["negative_slope"] = Attr(0.2);
+    if (op == "softmax" || op == "log_softmax") a["dim"] = Attr(dim);
+    return a;
+  }
+
+  // The axis PyTorch's softmax must use for a Keras softmax over the last axis of `value`.
+  int last_axis_in_target(int value) {
+    const auto& v = M.value(value);
+    if (v.shape.size() >= 3 && v.source_layout == pivot::Layout::ChannelsLast &&
+        v.target_layout == pivot::Layout::ChannelsFirst)
+      return 1;
+    return -1;
+  }
+
+  // ---- forward expressions ----------------------------------------------------------
+
+  // The expression computing node `n` from its input expressions; `callee` is the module
+  // for a layer call (`self.fc1`).
+  ExprPtr node_expr(const pivot::Node& n, std::vector<ExprPtr> ins, const ExprPtr& callee, const Location& loc) {
+    for (size_t i = 0; i < ins.size() && i < n.input_permutations.size(); ++i)
+      if (!n.input_permutations[i].empty()) ins[i] = permute_call(ins[i], n.input_permutations[i]);
+    pivot::Attrs attrs = n.attrs;
+    std::string op = n.op;
+    LayerPtr layer;
+    if (n.kind == "call") {
+      layer = M.find(n.module);
+      attrs = layer->attrs;
+    }
+    if (op == "concat") {
+      long long dim = attrs["dim"].is_int() ? attrs["dim"].as_int() : -1;
+      return syntax::call(syntax::dotted("torch.cat"), {syntax::pos(syntax::list(ins)), syntax::kw("dim", syntax::int_lit(dim))});
+    }
+    if (op == "add" || op == "sub" || op == "mul") {
+      std::string sym = op == "add" ? "+" : op == "sub" ? "-" : "*";
+      if (attrs.count("scalar")) {
+        ExprPtr s = literal(attrs["scalar"]);
+        bool first = attrs.count("scalar_first") && attrs["scalar_first"].as_bool();
+        return first ? syntax::binop(s, sym, ins.at(0)) : syntax::binop(ins.at(0), sym, s);
+      }
+      ExprPtr e = ins.at(0);
+      for (size_t i = 1; i < ins.size(); ++i) e = syntax::binop(e, sym, ins[i]);
+      return e;
+    }
+    if (n.kind == "op") {
+      const auto* def = catalog::Catalog::get().op(op);
+      if (def && def->kind == "activation") {
+        if (attrs.count("dim") && attrs["dim"].is_int() && attrs["dim"].as_int() == -1)
+          attrs["dim"] = Attr(last_axis_in_target(n.inputs[0]));
+        return activation_function(op, attrs, ins.at(0), loc);
+      }
+      if (op == "getitem") return getitem_expr(ins.at(0), attrs["index"], loc);
+      if (op == "reshape") {
+        std::vector<Argument> args;
+        for (const auto& d : attrs["shape"].as_list())
+          args.push_back(syntax::pos(d.is_str() ? syntax::subscript(syntax::attr(ins[0], "shape"), syntax::int_lit(0))
+                                                : literal(d)));
+        return syntax::call(syntax::attr(ins[0], "reshape"), args);
+      }
+      if (op == "permute") {
+        auto dims = attrs["dims"].as_ints();
+        return permute_call(ins[0], std::vector<int>(dims.begin(), dims.end()));
+      }
+      throw NotTranslatable{loc, fmt::format("the operation `{}` has no PyTorch form in nnport yet", op)};
+    }
+    // a layer call: explicit padding, the module, its activation
+    std::vector<LayerPtr> inst{layer};
+    Ctx ctx;
+    Modules mods = modules_for(inst, pivot_of(layer), ctx, loc);
+    ExprPtr x = ins.at(0);
+    if (mods.pre) {
+      std::vector<ExprPtr> items;
+      for (auto p : mods.pads) items.push_back(syntax::int_lit(p));
+      std::vector<Argument> args{syntax::pos(x), syntax::pos(syntax::tuple(items))};
+      if (mods.pad_value != 0)
+        args.push_back(syntax::kw("value", syntax::call(syntax::name("float"), {syntax::pos(syntax::str_lit("-inf"))})));
+      uses_functional_ = true;
+      x = syntax::call(syntax::dotted("F.pad"), args);
+    }
+    ExprPtr y = syntax::call(callee, {syntax::pos(x)});
+    if (!mods.activation.empty()) {
+      int dim = last_axis_in_target(n.outputs[0]);
+      y = activation_function(mods.activation, function_defaults(mods.activation, dim), y, loc);
+    }
+    return y;
+  }
+
+  ExprPtr getitem_expr(const ExprPtr& x, const Attr& index, const Location& loc) {
+    std::vector<ExprPtr> parts;
+    for (const auto& it : index.as_list()) {
+      if (it.is_int()) parts.push_back(syntax::int_lit(it.as_int()));
+      else if (it.is_str() && it.as_str() == "newaxis") parts.push_back(syntax::none_lit());
+      else if (it.is_str() && it.as_str() == "...") {
+        auto e = std::make_shared<Expr>();
+        e->kind = ExprKind::Ellipsis;
+        parts.push_back(e);
+      } else if (it.is_list()) {
+        auto sl = std::make_shared<Expr>();
+        sl->kind = ExprKind::Slice;
+        for (const auto& b : it.as_list()) sl->items.push_back(b.is_none() ? nullptr : literal(b));
+        parts.push_back(sl);
+      } else {
+        throw NotTranslatable{loc, "an index nnport cannot write"};
+      }
+    }
+    return syntax::subscript(x, parts.size() == 1 ? parts[0] : syntax::tuple(parts));
+  }
+
+  // ---- statement translation (subclass -> subclass, Sequential -> Sequential) ----------
+
+  bool mentions_framework(const ExprPtr& e) {
+    std::set<std::string> names;
+    collect_names(e, names);
+    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return fw_names_.count(n) > 0; });
+  }
+
+  const pivot::Site* site(const Expr* e) {
+    auto it = site_of_.find(e);
+    return it == site_of_.end() ? nullptr : &P.sites[it->second];
+  }
+
+  ExprPtr translate(const ExprPtr& e, Ctx& ctx) {
+    if (!e) return e;
+    if (const pivot::Site* s = site(e.get())) {
+      if (!s->layers.empty() && e->kind == ExprKind::Call) return translate_constructor(e, *s, ctx);
+      if (!s->nodes.empty()) return translate_graph_expr(e, *s, ctx);
+      if (e->pivot) throw NotTranslatable{e->loc, "a framework call the entry's model never runs"};
+    }
+    if (e->kind == ExprKind::Name && fw_names_.count(e->name))
+      throw NotTranslatable{e->loc, fmt::format("`{}` (a Keras/TensorFlow name) has no PyTorch translation here", e->name)};
+    if (e->kind == ExprKind::Attribute && mentions_framework(e))
+      throw NotTranslatable{e->loc, fmt::format("`{}` has no PyTorch translation in nnport", syntax::print_expr(*e))};
+    auto c = std::make_shared<Expr>(*e);
+    c->object = translate(e->object, ctx);
+    c->element = translate(e->element, ctx);
+    for (auto& x : c->items) x = translate(x, ctx);
+    for (auto& x : c->values) x = translate(x, ctx);
+    for (auto& a : c->args) a.value = translate(a.value, ctx);
+    return c;
+  }
+
+  ExprPtr translate_constructor(const ExprPtr& e, const pivot::Site& s, Ctx& ctx) {
+    if (s.op == "sequential") return sequential_expr(e, s, ctx);
+    Modules m = modules_for(s.layers, e->pivot.get(), ctx, e->loc);
+    if (!m.main) return nullptr;  // no module: the statement goes
+    if (m.runtime_activation) {
+      ExprPtr act = syntax::call(helper("Activation"), {syntax::pos(translate(m.runtime_activation, ctx))});
+      for (const auto& l : s.layers) paths_[l->path] = l->path + ".0";
+      return syntax::call(nn("Sequential"), {syntax::pos(m.main), syntax::pos(act)});
+    }
+    for (const auto& l : s.layers) paths_[l->path] = l->path;
+    return m.main;
+  }
+
+  // The nodes a container chains its i-th child with.
+  const pivot::Node* chained_node(const std::string& container, size_t i) {
+    for (const auto& n : M.nodes)
+      if (n.kind == "call" && n.parent == container && n.child_index == (int)i) return &n;
+    return nullptr;
+  }
+
+  // A Keras Sequential's layers as the modules of an nn.Sequential, with permutes,
+  // explicit padding and activations in between: one group of modules per layer (the
+  // last group also restores the output's layout).
+  std::vector<std::vector<ExprPtr>> sequential_groups(const LayerPtr& container, const std::vector<ExprPtr>& elements,
+                                                      Ctx& ctx, const Location& loc) {
+    std::vector<std::vector<ExprPtr>> groups;
+    size_t count = 0;
+    for (size_t i = 0; i < container->children.size(); ++i) {
+      std::vector<ExprPtr> out;
+      const LayerPtr& child = container->children[i].second;
+      const pivot::Node* n = chained_node(container->path, i);
+      if (n && !n->input_permutations.empty() && !n->input_permutations[0].empty())
+        out.push_back(permute_module(n->input_permutations[0]));
+      ExprPtr source = i < elements.size() ? elements[i] : nullptr;
+      Location at = source ? source->loc : loc;
+      Modules m = modules_for({child}, pivot_of(child), ctx, at);
+      if (!m.main) throw NotTranslatable{at, fmt::format("`{}` has no PyTorch module to put in an nn.Sequential", child->op)};
+      if (m.pre) out.push_back(m.pre);
+      std::string prefix = container->path.empty() ? "" : container->path + ".";
+      paths_[child->path] = prefix + std::to_string(count + out.size());
+      out.push_back(m.main);
+      if (m.runtime_activation) out.push_back(syntax::call(helper("Activation"), {syntax::pos(translate(m.runtime_activation, ctx))}));
+      if (!m.activation.empty()) {
+        int dim = n ? last_axis_in_target(n->outputs[0]) : -1;
+        out.push_back(activation_module(m.activation, function_defaults(m.activation, dim), at));
+      }
+      count += out.size();
+      groups.push_back(out);
+    }
+    if (container == M.root && !groups.empty() && !LP.outputs_in_target_layout && !LP.output_permutations.empty() &&
+        !LP.output_permutations[0].empty())
+      groups.back().push_back(permute_module(LP.output_permutations[0]));
+    return groups;
+  }
+
+  ExprPtr sequential_expr(const ExprPtr& e, const pivot::Site& s, Ctx& ctx) {
+    std::vector<ExprPtr> elements;
+    for (auto& a : e->args)
+      if (a.name.empty() || a.name == "layers") {
+        if (a.value && (a.value->kind == ExprKind::List || a.value->kind == ExprKind::Tuple)) elements = a.value->items;
+      }
+    // keras.Input(...) / InputLayer elements are not layers
+    std::vector<ExprPtr> layer_elements;
+    for (auto& x : elements)
+      if (!(x->kind == ExprKind::Call && site(x.get()) && site(x.get())->layers.empty())) layer_elements.push_back(x);
+    if (s.layers.size() != 1) throw NotTranslatable{e->loc, "a Sequential built several times with different layers"};
+    std::vector<Argument> args;
+    if (e->args.empty()) return syntax::call(nn("Sequential"), args);  // filled by the .add(...) calls that follow
+    for (auto& g : sequential_groups(s.layers[0], layer_elements, ctx, e->loc))
+      for (auto& m : g) args.push_back(syntax::pos(m));
+    if (args.size() > 1) {
+      auto c = syntax::call(nn("Sequential"), args);
+      c->magic_trailing_comma = true;
+      return c;
+    }
+    return syntax::call(nn("Sequential"), args);
+  }
+
+  // A layer call or tensor operation in `call` / functional code.
+  ExprPtr translate_graph_expr(const ExprPtr& e, const pivot::Site& s, Ctx& ctx) {
+    const pivot::Node& n = M.nodes.at(s.nodes[0]);
+    for (int id : s.nodes)
+      if (M.nodes[id].input_permutations != n.input_permutations)
+        throw NotTranslatable{e->loc, "this call needs different layout changes each time it runs"};
+    std::vector<ExprPtr> ins;
+    ExprPtr callee;
+    if (e->kind == ExprKind::BinOp) {
+      for (auto& x : e->items)
+        if (!(is_literal(x))) ins.push_back(translate(x, ctx));
+    } else if (e->kind == ExprKind::UnaryOp) {
+      ins.push_back(translate(e->object, ctx));
+    } else if (e->kind == ExprKind::Subscript) {
+      ins.push_back(translate(e->object, ctx));
+    } else if (e->kind == ExprKind::Call) {
+      if (n.kind == "call") callee = translate(e->object, ctx);
+      ExprPtr first;
+      for (auto& a : e->args)
+        if (a.name.empty() || a.name == "inputs" || a.name == "x") {
+          first = a.value;
+          break;
+        }
+      if (!first) throw NotTranslatable{e->loc, "a call without its input"};
+      if (first->kind == ExprKind::List || first->kind == ExprKind::Tuple)
+        for (auto& x : first->items) ins.push_back(translate(x, ctx));
+      else
+        ins.push_back(translate(first, ctx));
+    }
+    if (ins.size() != n.inputs.size())
+      throw NotTranslatable{e->loc, "this expression's operands could not be matched to the model's graph"};
+    return node_expr(n, ins, callee, e->loc);
+  }
+
+  std::vector<StmtPtr> translate_block(const std::vector<StmtPtr>& body, Ctx& ctx) {
+    std::vector<StmtPtr> out;
+    for (auto& s : body)
+      for (auto& x : translate_stmt(s, ctx)) out.push_back(x);
+    return out;
+  }
+
+  bool is_framework_import(const Stmt& s) {
+    if (s.kind == StmtKind::Import)
+      return std::all_of(s.names.begin(), s.names.end(), [](auto& n) { return is_keras_module(n.first); });
+    return s.kind == StmtKind::ImportFrom && is_keras_module(s.module);
+  }
+
+  // `model.summary()`, `model.build(...)`: Keras calls with no PyTorch counterpart.
+  bool is_keras_only_call(const Stmt& s) {
+    if (s.kind != StmtKind::Expr || !s.value || s.value->kind != ExprKind::Call || !s.value->object ||
+        s.value->object->kind != ExprKind::Attribute)
+      return false;
+    static const std::set<std::string> kMethods = {"build", "summary", "compile", "fit", "evaluate", "predict",
+                                                   "save", "save_weights", "load_weights"};
+    return kMethods.count(s.value->object->name) > 0;
+  }
+
+  std::vector<StmtPtr> translate_stmt(const StmtPtr& sp, Ctx& ctx) {
+    const Stmt& s = *sp;
+    if (is_framework_import(s)) return {};
+    if (is_keras_only_call(s)) {
+      const std::string& method = s.value->object->name;
+      if (method != "build" && method != "summary")
+        sink.warn(s.loc, fmt::format("`.{}(...)` is training code nnport does not migrate yet; left out", method));
+      return {};
+    }
+    auto c = std::make_shared<Stmt>(s);
+    try {
+      switch (s.kind) {
+        case StmtKind::ClassDef: return {translate_class(s, ctx)};
+        case StmtKind::FunctionDef: return {translate_function(s, ctx)};
+        case StmtKind::Expr:
+        case StmtKind::Return:
+        case StmtKind::Assign:
+        case StmtKind::AugAssign:
+        case StmtKind::AnnAssign: {
+          if (s.kind == StmtKind::Expr && is_sequential_add(s)) return {translate_add(s, ctx)};
+          c->value = translate(s.value, ctx);
+          if (s.value && !c->value) return {};  // a layer without a module (merge layers)
+          for (auto& t : c->targets) t = translate(t, ctx);
+          return {c};
+        }
+        case StmtKind::If:
+        case StmtKind::For:
+        case StmtKind::While:
+          c->value = translate(s.value, ctx);
+          for (auto& t : c->targets) t = translate(t, ctx);
+          c->body = translate_block(s.body, ctx);
+          c->orelse = translate_block(s.orelse, ctx);
+          if (c->body.empty()) c->body.push_back(pass_stmt());
+          return {c};
+        default: return {c};
+      }
+    } catch (const NotTranslatable& t) {
+      fail(t.loc.known() ? t.loc : s.loc, "cannot migrate to PyTorch: " + t.what,
+           "rewrite this part with layers nnport supports (`nnport catalog`), or report it");
+    }
+  }
+
+  StmtPtr pass_stmt() {
+    auto p = std::make_shared<Stmt>();
+    p->kind = StmtKind::Pass;
+    return p;
+  }
+
+  bool is_sequential_add(const Stmt& s) {
+    return s.value && s.value->kind == ExprKind::Call && s.value->object &&
+           s.value->object->kind == ExprKind::Attribute && s.value->object->name == "add" && s.value->args.size() == 1 &&
+           site(s.value->args[0].value.get());
+  }
+
+  // `model.add(layer)` -> `model.append(module)` (collapse_sequential_adds folds runs of
+  // them into the nn.Sequential(...) they follow).
+  StmtPtr translate_add(const Stmt& s, Ctx& ctx) {
+    const pivot::Site* ls = site(s.value->args[0].value.get());
+    // the container is the Sequential this layer is a child of
+    LayerPtr child = ls->layers.empty() ? nullptr : ls->layers[0];
+    if (!child) return nullptr;
+    LayerPtr container;
+    size_t index = 0;
+    std::function<void(const LayerPtr&)> find = [&](const LayerPtr& l) {
+      for (size_t i = 0; i < l->children.size(); ++i) {
+        if (l->children[i].second == child && l->op == "sequential") {
+          container = l;
+          index = i;
+        }
+        find(l->children[i].second);
+      }
+    };
+    find(M.root);
+    if (!container) throw NotTranslatable{s.loc, "a layer added to a Sequential the model does not use"};
+    auto modules = sequential_modules_for_child(container, index, s.value->args[0].value, ctx);
+    auto block = std::make_shared<Stmt>();
+    block->kind = StmtKind::Other;  // placeholder carrying several appends
+    std::vector<StmtPtr> appends;
+    for (auto& m : modules)
+      appends.push_back(syntax::expr_stmt(
+          syntax::call(syntax::attr(translate(s.value->object->object, ctx), "append"), {syntax::pos(m)})));
+    appends[0]->leading_comments = s.leading_comments;
+    appends[0]->blank_line_before = s.blank_line_before;
+    appends[0]->empty_lines_before = s.empty_lines_before;
+    appends.back()->trailing_comment = s.trailing_comment;
+    block->body = appends;
+    block->text = "\x01appends";
+    return block;
+  }
+
+  std::vector<ExprPtr> sequential_modules_for_child(const LayerPtr& container, size_t index, const ExprPtr& source,
+                                                    Ctx& ctx) {
+    return sequential_groups(container, {}, ctx, source->loc).at(index);
+  }
+
+  // `model = nn.Sequential()` followed by appends in the same block: one nn.Sequential(...).
+  void collapse_sequential_adds(std::vector<StmtPtr>& body) {
+    std::vector<StmtPtr> out;
+    for (size_t i = 0; i < body.size(); ++i) {
+      StmtPtr s = body[i];
+      if (s->kind == StmtKind::Other && s->text == "\x01appends") {
+        for (auto& a : s->body) out.push_back(a);
+        continue;
+      }
+      bool empty_seq = s->kind == StmtKind::Assign && s->targets.size() == 1 &&
+                       s->targets[0]->kind == ExprKind::Name && s->value && s->value->kind == ExprKind::Call &&
+                       s->value->args.empty() && syntax::print_expr(*s->value->object) == "nn.Sequential";
+      if (empty_seq) {
+        std::string var = s->targets[0]->name;
+        size_t j = i + 1;
+        while (j < body.size() && body[j]->kind == StmtKind::Other && body[j]->text == "\x01appends" &&
+               syntax::print_expr(*body[j]->body[0]->value->object->object) == var) {
+          for (auto& a : body[j]->body) {
+            auto arg = syntax::pos(a->value->args[0].value);
+            arg.value->comment = "";
+            s->value->args.push_back(arg);
+          }
+          ++j;
+        }
+        if (j > i + 1) s->value->magic_trailing_comma = true;
+        out.push_back(s);
+        i = j - 1;
+        continue;
+      }
+      for (auto& x : {&s->body, &s->orelse}) collapse_sequential_adds(*x);
+      out.push_back(s);
+    }
+    body = out;
+  }
+
+  bool is_model_class(const Stmt& s) {
+    return std::find(P.model_classes.begin(), P.model_classes.end(), s.name) != P.model_classes.end();
+  }
+
+  StmtPtr translate_class(const Stmt& s, Ctx ctx) {
+    auto c = std::make_shared<Stmt>(s);
+    bool model = is_model_class(s);
+    if (model) {
+      c->bases = {syntax::pos(nn("Module"))};
+      ctx.in_model_class = true;
+    }
+    c->body.clear();
+    for (auto& m : s.body) {
+      if (m->kind == StmtKind::FunctionDef) {
+        Ctx mctx = ctx;
+        auto f = translate_function(*m, mctx);
+        if (model && m->name == "call") f->name = "forward";
+        c->body.push_back(f);
+      } else {
+        for (auto& x : translate_stmt(m, ctx)) c->body.push_back(x);
+      }
+    }
+    if (c->body.empty()) c->body.push_back(pass_stmt());
+    return c;
+  }
+
+  StmtPtr translate_function(const Stmt& s, Ctx ctx) {
+    auto f = std::make_shared<Stmt>(s);
+    ctx.in_forward = ctx.in_model_class && s.name == "call";
+    f->params.clear();
+    for (auto p : s.params) {
+      // Keras's `training` / `mask` arguments have no role in a PyTorch forward
+      if (ctx.in_forward && (p.name == "training" || p.name == "mask")) continue;
+      if (p.annotation && mentions_framework(p.annotation)) p.annotation = nullptr;
+      if (p.default_value) p.default_value = translate(p.default_value, ctx);
+      f->params.push_back(p);
+      ctx.allowed.insert(p.name);
+    }
+    if (f->returns && mentions_framework(f->returns)) f->returns = nullptr;
+    for (const auto& st : P.module.body)
+      if (st->kind == StmtKind::Assign)
+        for (auto& t : st->targets) collect_names(t, ctx.allowed);
+    std::vector<StmtPtr> body;
+    for (auto& st : s.body) {
+      if (ctx.in_model_class && s.name == "__init__" && is_super_init(*st)) {
+        body.push_back(syntax::expr_stmt(
+            syntax::call(syntax::attr(syntax::call(syntax::name("super"), {}), "__init__"), {})));
+        body.back()->leading_comments = st->leading_comments;
+        continue;
+      }
+      for (auto& x : translate_stmt(st, ctx)) body.push_back(x);
+    }
+    collapse_sequential_adds(body);
+    if (body.empty() || std::all_of(body.begin(), body.end(), [](auto& x) { return x->kind == StmtKind::Other; }))
+      body.push_back(pass_stmt());
+    f->body = body;
+    return f;
+  }
+
+  bool is_super_init(const Stmt& s) {
+    if (s.kind != StmtKind::Expr || !s.value || s.value->kind != ExprKind::Call) return false;
+    auto callee = s.value->object;
+    return callee && callee->kind == ExprKind::Attribute && callee->name == "__init__" && callee->object &&
+           callee->object->kind == ExprKind::Call && callee->object->object &&
+           callee->object->object->kind == ExprKind::Name && callee->object->object->name == "super";
+  }
+
+  // ---- models built from the pivot graph --------------------------------------------
+
+  // Replaces the statements that build the entry's model (functional code, a Sequential
+  // and its adds) by what `make` returns, at the place of the statement binding the model.
+  std::vector<StmtPtr> replace_model_statements(const std::string& var,
+                                                const std::function<std::vector<StmtPtr>(const Stmt&)>& make) {
+    std::set<std::string> tainted;
+    std::vector<StmtPtr> body;
+    bool done = false;
+    Ctx ctx;
+    for (const auto& s : P.module.body) {
+      if (is_framework_import(*s)) continue;
+      std::set<std::string> names;
+      collect_names(s->value, names);
+      bool builds = s->kind != StmtKind::FunctionDef && s->kind != StmtKind::ClassDef &&
+                    std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+                      return fw_names_.count(n) || tainted.count(n);
+                    });
+      bool binds_model = s->kind == StmtKind::Assign && s->targets.size() == 1 &&
+                         s->targets[0]->kind == ExprKind::Name && s->targets[0]->name == var;
+      if (builds || binds_model) {
+        for (auto& t : s->targets) collect_names(t, tainted);
+        if (binds_model && !done) {
+          for (auto& x : make(*s)) body.push_back(x);
+          done = true;
+        }
+        continue;
+      }
+      if (s->kind == StmtKind::Expr && s->value && mentions_any(s->value, tainted)) continue;  // model.add(...)
+      for (auto& x : translate_stmt(s, ctx)) body.push_back(x);
+    }
+    if (!done)
+      fail(M.root->loc, "--style subclass needs the model bound to a module-level name (`model = ...`)",
+           "build the model at module level, or keep the source's style");
+    return body;
+  }
+
+  bool mentions_any(const ExprPtr& e, const std::set<std::string>& names) {
+    std::set<std::string> n;
+    collect_names(e, n);
+    return std::any_of(n.begin(), n.end(), [&](const std::string& x) { return names.count(x) > 0; });
+  }
+
+  std::string attribute_name(const LayerPtr& l, std::map<std::string, int>& counters) {
+    std::string name = l->path;
+    if (name.empty() || std::isdigit((unsigned char)name[0])) {
+      std::string base = kShortNames.count(l->op) ? kShortNames.at(l->op) : l->op;
+      int k = ++counters[base];
+      // conv1, conv2, fc1 ... but flatten, dropout (then dropout2) for layers named after their op
+      name = base == l->op && k == 1 ? base : base + std::to_string(k);
+    }
+    for (auto& ch : name)
+      if (!std::isalnum((unsigned char)ch)) ch = '_';
+    return name;
+  }
+
+  // class Name(nn.Module) whose forward replays the graph, and `var = Name()`.
+  std::vector<StmtPtr> model_from_graph(const Stmt& s, const std::string& var, const std::string& target) {
+    std::string cls = camel(M.root->class_name.empty() ? var : M.root->class_name);
+    if (cls.empty() || cls == var) cls = "Model";
+    if (target == "sequential") {
+      auto seq = syntax::call(nn("Sequential"), {});
+      for (auto& m : chain_modules(s.loc)) seq->args.push_back(syntax::pos(m));
+      seq->magic_trailing_comma = true;
+      auto a = syntax::assign(syntax::name(var), seq);
+      a->leading_comments = s.leading_comments;
+      return {a};
+    }
+    std::map<std::string, int> counters;
+    std::map<std::string, std::string> attr_of;  // pivot path -> attribute
+    std::vector<StmtPtr> init{syntax::expr_stmt(
+        syntax::call(syntax::attr(syntax::call(syntax::name("super"), {}), "__init__"), {}))};
+    Ctx ctx;
+    for (auto& [name, l] : M.root->children) {
+      Modules m = modules_for({l}, pivot_of(l), ctx, l->loc);
+      if (!m.main) continue;
+      std::string a = attribute_name(l, counters);
+      attr_of[l->path] = a;
+      ExprPtr module = m.main;
+      if (m.runtime_activation) {
+        module = syntax::call(nn("Sequential"), {syntax::pos(module), syntax::pos(syntax::call(helper("Activation"), {syntax::pos(syntax::clone(m.runtime_activation))}))});
+        paths_[l->path] = a + ".0";
+      } else {
+        paths_[l->path] = a;
+      }
+      init.push_back(syntax::assign(syntax::attr(syntax::name("self"), a), module));
+    }
+    // forward: one statement per node; a value used once by the next node keeps its name
+    std::map<int, std::string> var_of;
+    std::vector<syntax::Parameter> params{syntax::Parameter{"self", nullptr, nullptr, false, false}};
+    for (const auto& in : M.inputs) {
+      std::string n = in.name.empty() ? "x" : in.name;
+      var_of[in.value] = n;
+      params.push_back(syntax::Parameter{n, nullptr, nullptr, false, false});
+    }
+    std::set<std::string> taken;
+    for (auto& [v, n] : var_of) taken.insert(n);
+    auto fresh = [&]() {
+      for (int k = 0;; ++k) {
+        std::string n = k == 0 ? "x" : "x" + std::to_string(k);
+        if (!taken.count(n)) {
+          taken.insert(n);
+          return n;
+        }
+      }
+    };
+    std::vector<StmtPtr> fwd;
+    std::set<std::string> inputs_names;
+    for (const auto& in : M.inputs) inputs_names.insert(var_of[in.value]);
+    for (const auto& n : M.nodes) {
+      std::vector<ExprPtr> ins;
+      for (int v : n.inputs) ins.push_back(syntax::name(var_of.at(v)));
+      ExprPtr callee;
+      if (n.kind == "call") {
+        if (!attr_of.count(n.module) && M.find(n.module)->op != "concat" && M.find(n.module)->op != "add" &&
+            M.find(n.module)->op != "sub" && M.find(n.module)->op != "mul")
+          fail(n.loc, "internal: layer without attribute " + n.module);
+        if (attr_of.count(n.module)) callee = syntax::attr(syntax::name("self"), attr_of[n.module]);
+      }
+      ExprPtr e;
+      try {
+        e = node_expr(n, ins, callee, n.loc);
+      } catch (const NotTranslatable& t) {
+        fail(t.loc.known() ? t.loc : n.loc, "cannot migrate to PyTorch: " + t.what);
+      }
+      std::vector<ExprPtr> targets;
+      for (size_t i = 0; i < n.outputs.size(); ++i) {
+        std::string name;
+        int in0 = n.inputs.empty() ? -1 : n.inputs[0];
+        bool input_name = in0 >= 0 && inputs_names.count(var_of[in0]) > 0;
+        if (i == 0 && n.outputs.size() == 1 && in0 >= 0 && uses_[in0] == 1 && (!input_name || M.inputs.size() == 1))
+          name = var_of[in0];
+        else
+          name = fresh();
+        var_of[n.outputs[i]] = name;
+        targets.push_back(syntax::name(name));
+      }
+      fwd.push_back(syntax::assign(targets.size() == 1 ? targets[0] : syntax::tuple(targets), e));
+    }
+    std::vector<ExprPtr> outs;
+    for (size_t i = 0; i < M.outputs.size(); ++i) {
+      ExprPtr o = syntax::name(var_of.at(M.outputs[i]));
+      if (!LP.outputs_in_target_layout && i < LP.output_permutations.size() && !LP.output_permutations[i].empty())
+        o = permute_call(o, LP.output_permutations[i]);
+      outs.push_back(o);
+    }
+    // `x = expr; return x` reads better as `return expr`
+    ExprPtr ret = outs.size() == 1 ? outs[0] : syntax::tuple(outs);
+    if (outs.size() == 1 && outs[0]->kind == ExprKind::Name && !fwd.empty() &&
+        fwd.back()->targets[0]->kind == ExprKind::Name && fwd.back()->targets[0]->name == outs[0]->name) {
+      ret = fwd.back()->value;
+      fwd.pop_back();
+    }
+    fwd.push_back(syntax::return_stmt(ret));
+    auto init_f = std::make_shared<Stmt>();
+    init_f->kind = StmtKind::FunctionDef;
+    init_f->name = "__init__";
+    init_f->params = {syntax::Parameter{"self", nullptr, nullptr, false, false}};
+    init_f->body = init;
+    auto fwd_f = std::make_shared<Stmt>();
+    fwd_f->kind = StmtKind::FunctionDef;
+    fwd_f->name = "forward";
+    fwd_f->params = params;
+    fwd_f->body = fwd;
+    fwd_f->blank_line_before = true;
+    auto c = std::make_shared<Stmt>();
+    c->kind = StmtKind::ClassDef;
+    c->name = cls;
+    c->bases = {syntax::pos(nn("Module"))};
+    c->body = {init_f, fwd_f};
+    c->leading_comments = s.leading_comments;
+    c->empty_lines_before = 2;
+    c->blank_line_before = true;
+    sink.warn(s.loc, fmt::format("the {} model `{}` becomes class `{}`", M.style, var, cls));
+    auto assign = syntax::assign(syntax::name(var), syntax::call(syntax::name(cls), {}));
+    assign->empty_lines_before = 2;
+    assign->blank_line_before = true;
+    return {c, assign};
+  }
+
+  // The model as a chain of modules (--style sequential from a subclass or functional model).
+  std::vector<ExprPtr> chain_modules(const Location& loc) {
+    int prev = M.inputs.size() == 1 ? M.inputs[0].value : -1;
+    std::vector<ExprPtr> out;
+    Ctx ctx;
+    for (const auto& n : M.nodes) {
+      if (n.kind != "call" || n.inputs.size() != 1 || n.inputs[0] != prev || n.outputs.size() != 1)
+        fail(n.loc.known() ? n.loc : loc, "--style sequential needs a model whose layers form one chain",
+             "this model branches or merges here; use --style subclass");
+      LayerPtr l = M.find(n.module);
+      if (l->op == "submodel" || l->op == "sequential")
+        fail(n.loc, "--style sequential cannot inline a nested model", "use --style subclass");
+      if (!n.input_permutations.empty() && !n.input_permutations[0].empty())
+        out.push_back(permute_module(n.input_permutations[0]));
+      Modules m;
+      try {
+        m = modules_for({l}, pivot_of(l), ctx, n.loc);
+      } catch (const NotTranslatable& t) {
+        fail(t.loc.known() ? t.loc : n.loc, "cannot migrate to PyTorch: " + t.what);
+      }
+      if (!m.main) fail(n.loc, fmt::format("`{}` has no PyTorch module to put in an nn.Sequential", l->op));
+      if (m.pre) out.push_back(m.pre);
+      paths_[l->path] = std::to_string(out.size());
+      out.push_back(m.main);
+      if (m.runtime_activation) out.push_back(syntax::call(helper("Activation"), {syntax::pos(syntax::clone(m.runtime_activation))}));
+      if (!m.activation.empty())
+        out.push_back(activation_module(m.activation, function_defaults(m.activation, last_axis_in_target(n.outputs[0])), n.loc));
+      prev = n.outputs[0];
+    }
+    if (M.outputs.size() != 1 || M.outputs[0] != prev)
+      fail(loc, "--style sequential needs a model with one input and one output", "use --style subclass");
+    if (!LP.outputs_in_target_layout && !LP.output_permutations.empty() && !LP.output_permutations[0].empty())
+      out.push_back(permute_module(LP.output_permutations[0]));
+    return out;
+  }
+
+  // class Net(keras.Model) -> def Net(<init params>): return nn.Sequential(...)
+  StmtPtr sequential_factory(const Stmt& cls) {
+    const Stmt* init = nullptr;
+    for (auto& m : cls.body)
+      if (m->kind == StmtKind::FunctionDef && m->name == "__init__") init = m.get();
+    auto f = std::make_shared<Stmt>();
+    f->kind = StmtKind::FunctionDef;
+    f->name = cls.name;
+    f->loc = cls.loc;
+    f->leading_comments = cls.leading_comments;
+    f->blank_line_before = cls.blank_line_before;
+    f->empty_lines_before = cls.empty_lines_before;
+    if (init)
+      for (size_t i = 1; i < init->params.size(); ++i) {
+        auto p = init->params[i];
+        p.annotation = nullptr;
+        if (p.double_star || p.star) continue;
+        f->params.push_back(p);
+      }
+    sink.warn(cls.loc, fmt::format("class `{}` becomes a function returning an nn.Sequential (--style sequential); its "
+                                   "layers are fixed for the entry `{}`",
+                                   cls.name, M.entry));
+    auto seq = syntax::call(nn("Sequential"), {});
+    for (auto& m : chain_modules(cls.loc)) seq->args.push_back(syntax::pos(m));
+    seq->magic_trailing_comma = true;
+    f->body = {syntax::return_stmt(seq)};
+    if (!cls.body.empty() && cls.body[0]->kind == StmtKind::Expr && cls.body[0]->value &&
+        cls.body[0]->value->kind == ExprKind::String)
+      f->body.insert(f->body.begin(), cls.body[0]);
+    return f;
+  }
+
+  std::vector<StmtPtr> helper_statements() {
+    std::vector<StmtPtr> out;
+    // base classes first
+    std::vector<std::string> order;
+    for (const char* h : {"Permute", "Reshape", "Activation", "KerasRecurrent", "KerasLSTM", "KerasGRU", "KerasSimpleRNN"})
+      if (helpers_.count(h)) order.push_back(h);
+    for (const auto& h : order) {
+      helper_sources_.push_back(syntax::parse_module(kHelperSources.at(h), "<nnport helper>"));
+      for (auto& st : helper_sources_.back().body) {
+        st->empty_lines_before = 2;
+        st->blank_line_before = true;
+        out.push_back(st);
+      }
+    }
+    return out;
+  }
+};
+
+TorchOutput emit_torch(pivot::Program& program, pivot::Model& model, const passes::LayoutPlan& layout,
+                       const EmitOptions& options, DiagnosticSink& sink) {
+  TorchEmitter e(program, model, layout, options, sink);
+  return e.run();
+}
+
+}  // namespace nnport::backends
