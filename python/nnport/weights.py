@@ -38,6 +38,8 @@ def weight_plan(
     layout: str = "keep",
     entry: str | None = None,
     input_shapes: Sequence[str] = (),
+    style: str = "",
+    lazy: bool = False,
 ) -> planlib.Plan:
     """Ask the engine for the weight plan of `src` migrated with these options.
 
@@ -53,7 +55,14 @@ def weight_plan(
     source = Path(src)
     try:
         text = _core.weight_plan(
-            source.read_text(), str(source), to, layout, entry or "", list(input_shapes)
+            source.read_text(),
+            str(source),
+            to,
+            layout,
+            entry or "",
+            list(input_shapes),
+            style,
+            lazy,
         )
     except (RuntimeError, ValueError) as error:
         raise ConversionError(str(error)) from None
@@ -74,11 +83,12 @@ def generated_options(dst: str | os.PathLike) -> dict[str, str]:
     pattern = r"^\s*(?:import|from)\s+(torch|keras|tensorflow)\b"
     imports = set(re.findall(pattern, text, re.MULTILINE))
     guess = "torch" if "torch" in imports and not imports & {"keras", "tensorflow"} else "keras"
-    options = {"to": guess, "layout": "keep"}
+    options = {"to": guess, "layout": "keep", "style": ""}
     for name in options:
         match = re.search(rf"--{name}[ =](\w+)", head)
         if match:
             options[name] = match.group(1)
+    options["lazy"] = re.search(r"--lazy\b", head) is not None
     return options
 
 
@@ -256,7 +266,15 @@ def convert_weights(
         raise ConversionError(
             f"{dst} was migrated to {options['to']}, but the weights are {direction.source}"
         )
-    plan = weight_plan(src, direction.target, options["layout"], entry, input_shapes)
+    plan = weight_plan(
+        src,
+        direction.target,
+        options["layout"],
+        entry,
+        input_shapes,
+        options["style"],
+        options["lazy"],
+    )
     with tempfile.TemporaryDirectory(prefix="nnport-weights-") as workdir:
         produced = Path(workdir) / f"converted{direction.target_suffix}"
         convert_with_plan(plan, src, dst, src_weights, produced, entry or plan["entry"], workdir)

@@ -132,13 +132,15 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "weight_plan",
       [](const std::string& source, const std::string& file, std::string to, std::string layout,
-         std::string entry, const std::vector<std::string>& input_shapes) {
-        nnport::Options o = make_options(std::move(to), "", std::move(layout), std::move(entry),
-                                         input_shapes, false);
+         std::string entry, const std::vector<std::string>& input_shapes, std::string style,
+         bool lazy) {
+        nnport::Options o = make_options(std::move(to), std::move(style), std::move(layout),
+                                         std::move(entry), input_shapes, lazy);
         return run(source, [&] { return nnport::weight_plan(source, file, o); });
       },
       py::arg("source"), py::arg("file"), py::arg("to"), py::arg("layout") = "keep",
       py::arg("entry") = "", py::arg("input_shapes") = std::vector<std::string>{},
+      py::arg("style") = "", py::arg("lazy") = false,
       "The weight plan (docs/weight-plan.md) as JSON text.");
 
   m.def(

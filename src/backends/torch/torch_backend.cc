@@ -224,7 +224,8 @@ class TorchEmitter {
       auto f = std::make_shared<Stmt>();
       f->kind = StmtKind::Import;
       f->names = {{"torch.nn.functional", "F"}};
-      head.insert(head.begin() + 1, f);
+      bool has_torch = head[0]->kind == StmtKind::Import;
+      head.insert(head.begin() + (has_torch ? 1 : 0), f);
     }
     for (auto& h : helper_statements()) head.push_back(h);
     head[0]->leading_comments = {"# " + opt.header};
