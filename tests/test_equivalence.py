@@ -32,11 +32,12 @@ class Scenario:
     input_shapes: tuple[str, ...]
     style: str  # target style
     layout: str
+    to: str = "keras"
 
     @property
     def id(self) -> str:
-        name = self.file.removeprefix("torch/").removesuffix(".py")
-        return f"{name}-to-{self.style}-{self.layout}"
+        name = self.file.removesuffix(".py").replace("/", "-")
+        return f"{name}-to-{self.to}-{self.style}-{self.layout}"
 
 
 def cnn_scenarios(sequential_file: str, subclass_file: str, entry: str, shape: str):
@@ -64,8 +65,25 @@ SCENARIOS = [
     Scenario("torch/lstm_classifier.py", "LSTMClassifier()", ("int64:20",), "subclass", "keep"),
 ]
 
+# Keras -> PyTorch (issue 3): the tutorial CNN in both source styles into both target
+# styles, the recurrent sentiment networks, and the two-input functional model. Input
+# shapes come from the files where they state them (input_shape=, keras.Input).
+KERAS_SCENARIOS = [
+    Scenario("keras/cifar_cnn.py", "model", (), "sequential", "keep", "torch"),
+    Scenario("keras/cifar_cnn.py", "model", (), "subclass", "keep", "torch"),
+    Scenario("keras/cifar_cnn.py", "model", (), "sequential", "native", "torch"),
+    Scenario("keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "subclass", "keep", "torch"),
+    Scenario("keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "sequential", "keep", "torch"),
+    Scenario("keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "subclass", "native", "torch"),
+    Scenario("keras/lstm_sentiment.py", "SentimentLSTM()", ("100",), "subclass", "keep", "torch"),
+    Scenario("keras/cnn_rnn_sentiment.py", "CNNRNNSentiment()", ("80",), "subclass", "keep", "torch"),
+    Scenario("keras/cnn_rnn_sentiment.py", "CNNRNNSentiment()", ("80",), "subclass", "native", "torch"),
+    Scenario("keras/two_input_functional.py", "model", (), "subclass", "keep", "torch"),
+    Scenario("keras/two_input_functional.py", "model", (), "subclass", "native", "torch"),
+]
 
-# Every model the scenarios migrate, plus the variants the files also define.
+
+# Every PyTorch model the scenarios migrate, plus the variants the files also define.
 EXAMPLES = sorted({(s.file, s.entry, s.input_shapes) for s in SCENARIOS}) + [
     ("torch/vgg16.py", "vgg16_bn(num_classes=10)", ("3,64,64",)),
 ]
@@ -101,7 +119,7 @@ def check_lint(ruff: list[str], path) -> None:
         )
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+@pytest.mark.parametrize("scenario", SCENARIOS + KERAS_SCENARIOS, ids=lambda s: s.id)
 def test_migrated_model_is_equivalent(
     scenario, frameworks, ruff, examples_dir, run_nnport, tmp_path
 ):
@@ -109,7 +127,7 @@ def test_migrated_model_is_equivalent(
     out = tmp_path / "out.py"
     shapes = [arg for shape in scenario.input_shapes for arg in ("--input-shape", shape)]
     process = run_nnport(
-        "convert", src, "--to", "keras", "--style", scenario.style, "--layout", scenario.layout,
+        "convert", src, "--to", scenario.to, "--style", scenario.style, "--layout", scenario.layout,
         "--entry", scenario.entry, *shapes, "-o", out,
     )  # fmt: skip
     assert process.returncode == 0, process.stderr
