@@ -389,8 +389,8 @@ class TorchEmitter {
       ExprPtr e;
       if (overrides.count(p.name)) {
         e = overrides.at(p.name);
-        if (!e) {
-          positional = false;
+        if (!e) {  // left out: a lazy module's inferred size keeps the rest positional
+          if (p.default_value) positional = false;
           continue;
         }
       } else {

@@ -602,7 +602,7 @@ ValuePtr KerasFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
   if (state && l->attrs["bidirectional"].as_bool()) outputs = outputs * 2 - 1;  // forward and backward states
   bool chained = !chain_parent_.empty() || chain_index_ >= 0;
   auto outs = append_node("call", l->op, l->path, {}, inputs, outputs, call, chained ? l->loc : call->loc);
-  if (functional_call) functional_layers_[model_.nodes.back().id] = l;
+  functional_layers_[model_.nodes.back().id] = l;
   if (!state) return evaluate::tensor(outs[0]);
   std::vector<ValuePtr> items;
   for (int o : outs) items.push_back(evaluate::tensor(o));
