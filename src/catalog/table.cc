@@ -54,6 +54,10 @@ void add_conv_family(std::vector<OpDef>& ops) {
                    "^filters=out_channels, ^kernel_size=kernel_dim, strides:stride_dim=1, "
                    "padding@keras_padding='valid', data_format@data_format=None, "
                    "dilation_rate:dilation=1, groups=1, activation:actv_func=None, use_bias:bias=True")};
+    // nn.LazyConv infers in_channels on its first call
+    d.torch.push_back(sig({std::string("torch.nn.Lazy") + torch_names[r]},
+                          "out_channels, kernel_size:kernel_dim, stride:stride_dim=1, padding@torch_padding=0, "
+                          "dilation=1, groups=1, bias=True, padding_mode='zeros'!, " + std::string(kDevice)));
     d.torch_tensor_params = {"weight", "bias"};
     d.keras_weights = {t("kernel", {"weight"}, {transpose(kernel_perm[r])}), t("bias", {"bias"})};
     d.layout = LayoutRule::Channels;
@@ -119,7 +123,9 @@ void add_norms(std::vector<OpDef>& ops) {
                {"affine", Attr(true)},   {"track_running_stats", Attr(true)}};
     d.torch = {sig({"torch.nn.BatchNorm" + std::to_string(r) + "d"},
                    "num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True!, " +
-                       std::string(kDevice))};
+                       std::string(kDevice)),
+               sig({"torch.nn.LazyBatchNorm" + std::to_string(r) + "d"},
+                   "eps=1e-05, momentum=0.1, affine=True, track_running_stats=True!, " + std::string(kDevice))};
     // Keras: momentum is the weight of the old running value, epsilon defaults to 1e-3.
     d.keras = {sig({"keras.layers.BatchNormalization"},
                    "axis@channel_axis=-1, momentum@keras_momentum=0.99, epsilon:eps=0.001, "
@@ -253,7 +259,8 @@ void add_misc(std::vector<OpDef>& ops) {
   lin.id = "linear";
   lin.kind = "layer";
   lin.attrs = {{"in_features", Attr()}, {"out_features", Attr()}, {"bias", Attr(true)}, {"actv_func", Attr()}};
-  lin.torch = {sig({"torch.nn.Linear"}, "in_features, out_features, bias=True, " + std::string(kDevice))};
+  lin.torch = {sig({"torch.nn.Linear"}, "in_features, out_features, bias=True, " + std::string(kDevice)),
+               sig({"torch.nn.LazyLinear"}, "out_features, bias=True, " + std::string(kDevice))};
   lin.keras = {sig({"keras.layers.Dense"}, "^units=out_features, activation:actv_func=None, use_bias:bias=True")};
   lin.torch_tensor_params = {"weight", "bias"};
   lin.keras_weights = {t("kernel", {"weight"}, {transpose({1, 0})}), t("bias", {"bias"})};
@@ -386,6 +393,8 @@ void add_keras_only(std::vector<OpDef>& ops) {
     z.rank = r;
     z.attrs = {{"padding", Attr()}};  // one [before, after] pair per spatial axis
     z.keras = {sig({"keras.layers.ZeroPadding" + rs + "D"}, "^padding")};
+    // PyTorch: an int, or (left, right[, top, bottom[, front, back]]) from the last axis back
+    z.torch = {sig({"torch.nn.ZeroPad" + rs + "d"}, "padding@torch_zero_padding")};
     z.keras_source = {sig({"keras.layers.ZeroPadding" + rs + "D"},
                           std::string("padding@zero_padding=") + (r == 1 ? "1" : r == 2 ? "(1, 1)" : "(1, 1, 1)") +
                               ", data_format@data_format=None, *, name=None~")};

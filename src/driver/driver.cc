@@ -576,7 +576,7 @@ json keras_to_torch_layers(const pivot::Model& m, const std::map<std::string, st
             int v = n.inputs[0];
             while (producer.count(v)) {
               const pivot::Node* p = producer.at(v);
-              if (p->op == "flatten") {
+              if (p->op == "flatten" || p->attrs.count("flattened_layout")) {
                 if (p->attrs.count("flattened_layout")) {
                   const auto& fs = m.value(p->inputs[0]).shape;
                   std::vector<long long> from_shape(fs.begin() + 1, fs.end());
@@ -725,7 +725,7 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
               while (producer.count(v)) {
                 const pivot::Node* p = producer[v];
                 const auto* pd = cat.op(p->op);
-                if (p->op == "flatten") {
+                if (p->op == "flatten" || p->attrs.count("flattened_layout")) {
                   auto it = p->attrs.find("flattened_layout");
                   if (it != p->attrs.end()) {
                     const auto& fs = m.value(p->inputs[0]).shape;

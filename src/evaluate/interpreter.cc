@@ -63,6 +63,14 @@ Interpreter::Interpreter(pivot::Program& program_, pivot::Model& model_, Fronten
                          DiagnosticSink& sink_)
     : program(program_), model(model_), frontend(frontend_), sink(sink_) {}
 
+std::map<std::string, long long> Interpreter::int_locals() const {
+  std::map<std::string, long long> out;
+  if (current_)
+    for (const auto& [k, v] : current_->locals)
+      if (v && v->kind == Kind::Int) out[k] = v->i;
+  return out;
+}
+
 void Interpreter::unresolved(const ValuePtr& v, Expr* at, const std::string& what) {
   Location loc = at ? at->loc : Location{};
   std::string why = v && v->kind == Kind::Unknown ? v->text : "its value is a " + kind_name(v ? v->kind : Kind::None);
@@ -226,6 +234,12 @@ void Interpreter::exec(const StmtPtr& sp, Frame& f) {
         cls->bases.push_back(base);
         if (base->kind == Kind::Api && frontend.is_model_base(base->text)) cls->is_model = true;
         if (base->kind == Kind::Class && base->cls->is_model) cls->is_model = true;
+      }
+      // classes nnport itself writes into migrated files stand for catalog layers
+      if (ValuePtr known = frontend.known_class(s.name, cls->bases)) {
+        f.set(s.name, known);
+        if (f.module_level) program.helper_classes.push_back(s.name);
+        return;
       }
       Frame body;
       body.module_level = false;
@@ -849,6 +863,13 @@ ValuePtr Interpreter::call_function(const std::shared_ptr<Function>& fn, const V
   }
   if (fn->lambda) return eval(fn->lambda->object.get(), f);
   try {
+    Frame* saved = current_;
+    current_ = &f;
+    struct Restore {
+      Frame*& slot;
+      Frame* value;
+      ~Restore() { slot = value; }
+    } restore{current_, saved};
     exec_block(fn->def->body, f);
   } catch (ReturnSignal& r) {
     return r.value;

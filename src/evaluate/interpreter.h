@@ -36,6 +36,13 @@ class Frontend {
   virtual ValuePtr import(const std::string& qualified) = 0;
   // Calling a framework name: a layer constructor, functional op, container...
   virtual ValuePtr call_api(Interpreter& in, const std::string& qualified, Args& args, syntax::Expr* call) = 0;
+  // A class defined in the file that stands for a framework layer: the helper classes
+  // nnport writes into migrated files (KerasLSTM, AdaptiveAveragePooling2D, ...), so that
+  // migrated code migrates back. nullptr: an ordinary class.
+  virtual ValuePtr known_class(const std::string& name, const std::vector<ValuePtr>& bases) {
+    (void)name, (void)bases;
+    return nullptr;
+  }
   // A class whose base is this framework name is a model class.
   virtual bool is_model_base(const std::string& qualified) = 0;
   // The method that runs a model class ("forward" / "call").
@@ -86,6 +93,9 @@ class Interpreter {
   // error naming `what` when it is Unknown.
   [[noreturn]] void unresolved(const ValuePtr& v, syntax::Expr* at, const std::string& what);
   int depth = 0;  // call depth (recursion guard)
+  // The integer-valued local names of the running function (its parameters, loop
+  // variables...): what a backend may write where a size differs between calls.
+  std::map<std::string, long long> int_locals() const;
 
  private:
   struct Frame;
@@ -108,6 +118,7 @@ class Interpreter {
   ValuePtr fstring(syntax::Expr* e, Frame& f);
 
   std::vector<std::pair<std::string, ValuePtr>> globals_;
+  Frame* current_ = nullptr;  // the running function's frame
   std::vector<syntax::Module> fstring_modules_;  // keeps parsed f-string pieces alive
 };
 

@@ -81,7 +81,12 @@ LayoutPlan assign_layouts(pivot::Model& m, Layout native, bool keep) {
           want == Layout::ChannelsLast ? to_channels_last(val.shape.size()) : to_channels_first(val.shape.size());
     };
     Layout out = Layout::Any;
-    switch (def->layout) {
+    // `reshape(x, (-1, n))` of a whole feature map is a flatten
+    catalog::LayoutRule rule = def->layout;
+    if (n.op == "reshape" && n.outputs.size() == 1 && m.value(n.outputs[0]).shape.size() == 2 && !n.inputs.empty() &&
+        spatial(m.value(n.inputs[0])))
+      rule = catalog::LayoutRule::Flatten;
+    switch (rule) {
       case catalog::LayoutRule::Channels:
         for (size_t i = 0; i < n.inputs.size(); ++i) convert(i, native);
         out = native;

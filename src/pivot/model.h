@@ -68,6 +68,9 @@ struct Layer {
   std::string class_name;  // sub-models: the user class
   int site = -1;           // call-site id of the constructor call in the program
   Location loc;
+  // Integer-valued names in scope where the layer was constructed (a block's `in_planes`),
+  // so a backend can write a name where a size differs between the layers of one line.
+  std::map<std::string, long long> scope;
   // Filled by passes:
   Shape input_shape, output_shape;  // first call, in the source framework's layout
 };

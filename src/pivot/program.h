@@ -28,6 +28,9 @@ struct Program {
   // Names the source defines at module level that build models: classes deriving from the
   // framework's module base, and variables bound to models.
   std::vector<std::string> model_classes;
+  // Classes that are nnport's own helpers from an earlier migration (KerasLSTM,
+  // AdaptiveAveragePooling2D, ...): they stand for catalog layers, and backends drop them.
+  std::vector<std::string> helper_classes;
   int add_site(syntax::Expr* call, std::string op) {
     sites.push_back(Site{call, std::move(op), {}, {}});
     return static_cast<int>(sites.size()) - 1;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
+
+#include <fmt/format.h>
 
 #include "syntax/print.h"
 
@@ -91,6 +94,60 @@ StmtPtr comment_stmt(const std::string& text) {
   s->kind = StmtKind::Other;
   s->text = text;
   return s;
+}
+
+namespace {
+std::string source_lines(const Stmt& s, const std::string& t) {
+  size_t b = s.loc.begin, e = std::min<size_t>(s.loc.end, t.size());
+  while (b > 0 && t[b - 1] != '\n') --b;
+  return t.substr(b, e - b);
+}
+}  // namespace
+
+std::vector<StmtPtr> commented_out(const Stmt& s, const std::string& source_text, const NotTranslatable& why,
+                                   DiagnosticSink& sink) {
+  sink.warn(why.loc.known() ? why.loc : s.loc, fmt::format("not migrated: {}; the statement is kept as a comment", why.what),
+            "rewrite it by hand in the generated file");
+  std::vector<StmtPtr> out{comment_stmt("# nnport: not migrated (" + why.what + "):")};
+  std::string lines = source_lines(s, source_text);
+  size_t indent = lines.find_first_not_of(' ');
+  size_t pos = 0;
+  while (pos <= lines.size()) {
+    size_t nl = lines.find('\n', pos);
+    std::string line = lines.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    size_t first = line.find_first_not_of(' ');
+    std::string stripped = first == std::string::npos ? "" : line.substr(std::min(indent, first));
+    while (!stripped.empty() && stripped.back() == ' ') stripped.pop_back();
+    out.push_back(comment_stmt(stripped.empty() ? "#" : "# " + stripped));
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  out[0]->leading_comments = s.leading_comments;
+  out[0]->blank_line_before = s.blank_line_before;
+  return out;
+}
+
+bool reached(const Stmt& s, const pivot::Program& program, const std::map<const syntax::Expr*, int>& site_of) {
+  bool hit = false;
+  std::function<void(const ExprPtr&)> visit = [&](const ExprPtr& e) {
+    if (!e || hit) return;
+    auto it = site_of.find(e.get());
+    if (it != site_of.end()) hit |= !program.sites[it->second].layers.empty() || !program.sites[it->second].nodes.empty();
+    visit(e->object);
+    visit(e->element);
+    for (auto& x : e->items) visit(x);
+    for (auto& x : e->values) visit(x);
+    for (auto& a : e->args) visit(a.value);
+    for (auto& g : e->generators) visit(g.iter);
+  };
+  std::function<void(const Stmt&)> walk = [&](const Stmt& x) {
+    visit(x.value);
+    for (auto& t : x.targets) visit(t);
+    for (auto& b : x.body) walk(*b);
+    for (auto& b : x.orelse) walk(*b);
+  };
+  walk(s);
+  return hit;
 }
 
 }  // namespace nnport::backends

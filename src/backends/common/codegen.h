@@ -2,11 +2,13 @@
 // expression mentions, identifier casing, and the options of an emit.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "pivot/model.h"
+#include "pivot/program.h"
 #include "syntax/ast.h"
 
 namespace nnport::backends {
@@ -32,5 +34,12 @@ syntax::ExprPtr ints_expr(const std::vector<long long>& v, bool collapse);  // 3
 syntax::ExprPtr perm_expr(const std::vector<int>& p);
 syntax::ExprPtr literal(const pivot::Attr& a);  // lists become tuples
 syntax::StmtPtr comment_stmt(const std::string& text);
+
+// Code the entry's model never runs that a backend cannot write: the statement, kept as
+// comment lines under a `# nnport: not migrated (...)` line, and a warning.
+std::vector<syntax::StmtPtr> commented_out(const syntax::Stmt& s, const std::string& source_text,
+                                           const NotTranslatable& why, DiagnosticSink& sink);
+// Does evaluating the entry run any recognised call in this statement?
+bool reached(const syntax::Stmt& s, const pivot::Program& program, const std::map<const syntax::Expr*, int>& site_of);
 
 }  // namespace nnport::backends

@@ -57,6 +57,9 @@ class Emitter {
     std::vector<StmtPtr> body;
     for (const auto& s : P.module.body) {
       if (is_framework_import(*s)) continue;
+      if (s->kind == StmtKind::ClassDef &&
+          std::count(P.helper_classes.begin(), P.helper_classes.end(), s->name))  // nnport's PyTorch helpers
+        continue;
       if (s->kind == StmtKind::ClassDef && s->name == M.root->class_name && !seq_source && seq_target) {
         body.push_back(sequential_factory(*s));
         continue;
@@ -593,12 +596,30 @@ class Emitter {
     double dropout = require(inst, "dropout", pc, op, loc).as_number();
     bool state = false;
     for (const auto& l : inst) state |= state_users_.count(l->path) > 0;
-    if (state && (layers_n > 1 || bidir))
+    bool keras_outputs = inst[0]->attrs.count("return_sequences") > 0;
+    if (state && (layers_n > 1 || bidir) && !keras_outputs)
       throw NotTranslatable{loc, "using the final states of a multi-layer or bidirectional recurrent layer"};
     ExprPtr units;
     if (ExprPtr e = source_expr(pc, "hidden_size"); e && reusable(e, ctx)) units = syntax::clone(e);
     else units = literal(require(inst, "hidden_size", pc, op, loc));
     std::string cls = op == "lstm" ? "LSTM" : op == "gru" ? "GRU" : "SimpleRNN";
+    if (inst[0]->attrs.count("return_sequences")) {
+      // Keras's own outputs already (nnport's KerasLSTM helpers in a migrated file)
+      std::vector<Argument> args{syntax::pos(syntax::clone(units))};
+      if (op == "rnn" && require(inst, "nonlinearity", pc, op, loc).as_str() == "relu")
+        args.push_back(syntax::kw("activation", syntax::str_lit("relu")));
+      if (!bias) args.push_back(syntax::kw("use_bias", syntax::bool_lit(false)));
+      for (const char* k : {"return_sequences", "return_state"})
+        if (require(inst, k, pc, op, loc).as_bool()) args.push_back(syntax::kw(k, syntax::bool_lit(true)));
+      ExprPtr l = layer_call(cls, args);
+      if (bidir) {
+        std::vector<Argument> b{syntax::pos(l)};
+        Attr merge = require(inst, "merge_mode", pc, op, loc);
+        if (merge.is_str() && merge.as_str() != "concat") b.push_back(syntax::kw("merge_mode", syntax::str_lit(merge.as_str())));
+        l = layer_call("Bidirectional", b);
+      }
+      return l;
+    }
     auto one = [&](bool last) {
       std::vector<Argument> args{syntax::pos(syntax::clone(units))};
       if (op == "rnn" && require(inst, "nonlinearity", pc, op, loc).as_str() == "relu")
@@ -966,34 +987,12 @@ class Emitter {
 
   // ---- statements --------------------------------------------------------------------
 
-  std::string source_lines(const Stmt& s) {
-    const std::string& t = P.module.text;
-    size_t b = s.loc.begin, e = std::min<size_t>(s.loc.end, t.size());
-    while (b > 0 && t[b - 1] != '\n') --b;
-    return t.substr(b, e - b);
-  }
+
 
   std::vector<StmtPtr> not_migrated(const Stmt& s, const NotTranslatable& why) {
-    sink.warn(why.loc.known() ? why.loc : s.loc,
-              fmt::format("not migrated: {}; the statement is kept as a comment", why.what),
-              "rewrite it by hand in the generated file");
-    std::vector<StmtPtr> out{comment_stmt("# nnport: not migrated (" + why.what + "):")};
-    std::string lines = source_lines(s);
-    size_t indent = lines.find_first_not_of(' ');
-    size_t pos = 0;
-    while (pos <= lines.size()) {
-      size_t nl = lines.find('\n', pos);
-      std::string line = lines.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-      std::string stripped = line.size() > indent ? line.substr(std::min(indent, line.find_first_not_of(' ') == std::string::npos ? line.size() : std::min(indent, line.find_first_not_of(' ')))) : "";
-      while (!stripped.empty() && stripped.back() == ' ') stripped.pop_back();
-      out.push_back(comment_stmt(stripped.empty() ? "#" : "# " + stripped));
-      if (nl == std::string::npos) break;
-      pos = nl + 1;
-    }
-    out[0]->leading_comments = s.leading_comments;
-    out[0]->blank_line_before = s.blank_line_before;
-    return out;
+    return commented_out(s, P.module.text, why, sink);
   }
+
 
   std::vector<StmtPtr> translate_stmt_guarded(const StmtPtr& s, Ctx ctx) {
     std::vector<StmtPtr> pre;
@@ -1020,27 +1019,8 @@ class Emitter {
     }
   }
 
-  bool reached(const Stmt& s) {
-    bool hit = false;
-    std::function<void(const ExprPtr&)> visit = [&](const ExprPtr& e) {
-      if (!e || hit) return;
-      if (const pivot::Site* st = site(e.get())) hit |= !st->layers.empty() || !st->nodes.empty();
-      visit(e->object);
-      visit(e->element);
-      for (auto& x : e->items) visit(x);
-      for (auto& x : e->values) visit(x);
-      for (auto& a : e->args) visit(a.value);
-      for (auto& g : e->generators) visit(g.iter);
-    };
-    std::function<void(const Stmt&)> walk = [&](const Stmt& x) {
-      visit(x.value);
-      for (auto& t : x.targets) visit(t);
-      for (auto& b : x.body) walk(*b);
-      for (auto& b : x.orelse) walk(*b);
-    };
-    walk(s);
-    return hit;
-  }
+  bool reached(const Stmt& s) { return backends::reached(s, P, site_of_); }
+
 
   std::vector<StmtPtr> translate_block(const std::vector<StmtPtr>& body, const Ctx& ctx) {
     std::vector<StmtPtr> out;
@@ -1162,6 +1142,7 @@ class Emitter {
     if (!st || st->nodes.empty()) return;
     const auto& n = M.nodes[st->nodes[0]];
     if (n.kind != "call" || (n.op != "lstm" && n.op != "gru" && n.op != "rnn")) return;
+    if (M.find(n.module)->attrs.count("return_sequences")) return;  // Keras's outputs already
     if (c.targets.size() != 1 || c.targets[0]->kind != ExprKind::Tuple) return;
     auto t = c.targets[0];
     bool state = state_users_.count(n.module) > 0;

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <algorithm>
 #include <functional>
 
 #include "frontends/common/binding.h"
@@ -142,11 +143,17 @@ ValuePtr KerasFrontend::call_api(Interpreter& in, const std::string& qualified, 
   if (q == "keras.Input" || q == "keras.layers.InputLayer") return input(in, args, call);
   if (q == "keras.Model") return functional_model(in, args, call);
   if (q == "keras.layers.Bidirectional") return bidirectional(in, args, call);
+  if (q.rfind("nnport.keras.Adaptive", 0) == 0) {  // nnport's own helper layer, migrating back
+    bool is_max = q.find("Max") != std::string::npos;
+    const auto* def = catalog::Catalog::get().op(is_max ? "adaptive_maxpool2d" : "adaptive_avgpool2d");
+    return construct(in, "torch.nn.Adaptive", *def, def->torch[0], args, call);
+  }
   if (q.rfind("keras.activations.", 0) == 0 || q.rfind("keras.ops.", 0) == 0) {
     std::string fn = class_name(q);
     if (kActivations.count(fn)) return activation_call(in, fn, args, call);
     if (fn == "concatenate" || fn == "add" || fn == "multiply" || fn == "subtract")
       return call_api(in, "keras.layers." + fn, args, call);
+    if (fn == "reshape" || fn == "transpose" || fn == "mean") return ops_call(in, fn, args, call);
     fail(call->loc, fmt::format("`{}` is not supported by nnport", q), "supported operations are listed by `nnport catalog`");
   }
   if (q.rfind("keras.initializers.", 0) == 0 || q.rfind("keras.regularizers.", 0) == 0 ||
@@ -207,6 +214,7 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
   auto l = std::make_shared<pivot::Layer>();
   l->op = def.id;
   l->loc = call->loc;
+  l->scope = in.int_locals();
   for (const auto& [n, v] : def.attrs) l->attrs[n] = v;
   int site = site_for(call, def.id);
   l->site = site;
@@ -340,7 +348,8 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
   if (def.id == "layernorm" && !l->attrs["elementwise_affine"].as_bool() && l->attrs["bias"].as_bool())
     fail(call->loc, "LayerNormalization(center=True, scale=False) is not supported by nnport",
          "PyTorch's LayerNorm learns a bias only together with a scale");
-  if (l->op.find("pool") != std::string::npos && l->op.rfind("global", 0) != 0 && l->attrs["stride_dim"].is_none())
+  if (l->op.find("pool") != std::string::npos && l->op.rfind("global", 0) != 0 && l->op.rfind("adaptive", 0) != 0 &&
+      l->attrs["stride_dim"].is_none())
     l->attrs["stride_dim"] = l->attrs["kernel_dim"];  // Keras: strides default to pool_size
   if (l->op.rfind("avgpool", 0) == 0) l->attrs["count_include_pad"] = Attr(false);  // TF averages real elements only
   if (l->op == "lstm" || l->op == "gru" || l->op == "rnn") {
@@ -626,6 +635,62 @@ ValuePtr KerasFrontend::functional_op(Interpreter& in, const catalog::OpDef& def
   if (inputs.size() < 2) fail(call->loc, "merge functions take a list of at least two tensors");
   auto outs = append_node("op", def.id, "", attrs, inputs, 1, call, call->loc);
   annotate_op(call, def.id);
+  return evaluate::tensor(outs[0]);
+}
+
+// Classes nnport writes into Keras files it generates (see the Keras backend's helpers).
+ValuePtr KerasFrontend::known_class(const std::string& name, const std::vector<ValuePtr>& bases) {
+  bool layer = std::any_of(bases.begin(), bases.end(), [](const ValuePtr& b) {
+    return b->kind == Kind::Api && (keras_canonical(b->text) == "keras.layers.Layer");
+  });
+  if (layer && (name == "AdaptiveAveragePooling2D" || name == "AdaptiveMaxPooling2D"))
+    return evaluate::api("nnport.keras." + name);
+  return nullptr;
+}
+
+// keras.ops functions that are tensor operations of the pivot.
+ValuePtr KerasFrontend::ops_call(Interpreter& in, const std::string& fn, Args& args, syntax::Expr* call) {
+  auto arg = [&](size_t pos, const std::string& name) -> ValuePtr {
+    for (auto& [k, v] : args.keywords)
+      if (k == name) return v;
+    return pos < args.positional.size() ? args.positional[pos] : nullptr;
+  };
+  ValuePtr x = arg(0, "x");
+  if (!x) fail(call->loc, "keras.ops." + fn + " needs a tensor");
+  int t = tensor_id(in, x, call);
+  auto constant_of = [&](const ValuePtr& v, const std::string& what) {
+    Attr a;
+    if (v && !evaluate::to_attr(v, a)) in.unresolved(v, call, what);
+    return a;
+  };
+  std::string op;
+  pivot::Attrs attrs;
+  if (fn == "reshape") {
+    op = "reshape";
+    Attr shape = constant_of(arg(1, "newshape"), "the new shape");
+    if (shape.is_none()) shape = constant_of(arg(1, "new_shape"), "the new shape");
+    attrs["shape"] = Attr(AttrList(shape.as_list()));
+    // reshape(x, (-1, n)) of every feature: a flatten (what nnport writes for torch.flatten)
+    const auto& xs = model_.value(t).shape;
+    auto dims = shape.as_list();
+    long long rest = 1;
+    for (size_t i = 1; i < xs.size(); ++i) rest = (xs[i] < 0 || rest < 0) ? -1 : rest * xs[i];
+    if (dims.size() == 2 && dims[0].is_int() && dims[0].as_int() == -1 && dims[1].is_int() && rest >= 0 &&
+        dims[1].as_int() == rest) {
+      op = "flatten";
+      attrs = {{"start_dim", Attr(1)}, {"end_dim", Attr(-1)}};
+    }
+  } else if (fn == "transpose") {
+    op = "permute";
+    attrs["dims"] = constant_of(arg(1, "axes"), "the axes");
+  } else {
+    op = "mean";
+    attrs["dim"] = constant_of(arg(1, "axis"), "the axis");
+    Attr keep = constant_of(arg(2, "keepdims"), "keepdims");
+    attrs["keepdim"] = keep.is_none() ? Attr(false) : keep;
+  }
+  auto outs = append_node("op", op, "", attrs, {t}, 1, call, call->loc);
+  annotate_op(call, op);
   return evaluate::tensor(outs[0]);
 }
 

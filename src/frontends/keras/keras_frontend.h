@@ -37,6 +37,7 @@ class KerasFrontend : public GraphBuilder {
   evaluate::ValuePtr layer_method(evaluate::Interpreter& in, const evaluate::ValuePtr& layer, const std::string& name,
                                   evaluate::Args& args, syntax::Expr* call) override;
   bool layer_is(const evaluate::ValuePtr& layer, const std::string& qualified) override;
+  evaluate::ValuePtr known_class(const std::string& name, const std::vector<evaluate::ValuePtr>& bases) override;
 
   // An input specification stated in the file, without the batch axis.
   struct InputSpec {
@@ -67,6 +68,8 @@ class KerasFrontend : public GraphBuilder {
   evaluate::ValuePtr input(evaluate::Interpreter& in, evaluate::Args& args, syntax::Expr* call);
   evaluate::ValuePtr functional_model(evaluate::Interpreter& in, evaluate::Args& args, syntax::Expr* call);
   evaluate::ValuePtr bidirectional(evaluate::Interpreter& in, evaluate::Args& args, syntax::Expr* call);
+  evaluate::ValuePtr ops_call(evaluate::Interpreter& in, const std::string& fn, evaluate::Args& args,
+                              syntax::Expr* call);
   evaluate::ValuePtr activation_call(evaluate::Interpreter& in, const std::string& name, evaluate::Args& args,
                                      syntax::Expr* call);
   // The pivot activation an `activation=` value names ("" for none).

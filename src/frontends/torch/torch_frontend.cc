@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "catalog/catalog.h"
@@ -166,7 +167,65 @@ ValuePtr TorchFrontend::package_outputs(const std::string& op, const std::vector
   return evaluate::tensor(outs[0]);
 }
 
+// Classes nnport writes into PyTorch files it generates (see the PyTorch backend's helpers).
+ValuePtr TorchFrontend::known_class(const std::string& name, const std::vector<ValuePtr>& bases) {
+  auto has_base = [&](const std::string& q) {
+    return std::any_of(bases.begin(), bases.end(),
+                       [&](const ValuePtr& b) { return b->kind == Kind::Api && canonical(b->text) == q; });
+  };
+  if ((name == "KerasLSTM" && has_base("torch.nn.LSTM")) || (name == "KerasGRU" && has_base("torch.nn.GRU")) ||
+      (name == "KerasSimpleRNN" && has_base("torch.nn.RNN")) ||
+      ((name == "Permute" || name == "Reshape") && has_base("torch.nn.Module")))
+    return evaluate::api("nnport.torch." + name);
+  return nullptr;
+}
+
+// KerasLSTM(...): an nn.LSTM with Keras's outputs (return_sequences, return_state,
+// merge_mode); Permute(*dims), Reshape(*shape): the tensor operations as modules.
+ValuePtr TorchFrontend::nnport_helper(Interpreter& in, const std::string& name, Args& args, syntax::Expr* call) {
+  if (name == "Permute" || name == "Reshape") {
+    auto l = std::make_shared<pivot::Layer>();
+    l->op = name == "Permute" ? "permute" : "reshape";
+    l->loc = call->loc;
+    pivot::AttrList dims;
+    if (name == "Reshape") dims.push_back(Attr("batch"));
+    for (auto& v : args.positional) {
+      if (v->kind != Kind::Int) in.unresolved(v, call, "the axes");
+      dims.push_back(Attr(v->i));
+    }
+    l->attrs[name == "Permute" ? "dims" : "shape"] = Attr(dims);
+    l->site = site_for(call, l->op);
+    program_.sites[l->site].layers.push_back(l);
+    return evaluate::layer(l);
+  }
+  Args rest;
+  rest.positional = args.positional;
+  rest.positional_exprs = args.positional_exprs;
+  pivot::Attrs keras;
+  keras["return_sequences"] = Attr(false);
+  keras["return_state"] = Attr(false);
+  for (size_t i = 0; i < args.keywords.size(); ++i) {
+    const auto& [k, v] = args.keywords[i];
+    if (k == "return_sequences" || k == "return_state" || k == "merge_mode") {
+      Attr a;
+      if (!evaluate::to_attr(v, a)) in.unresolved(v, call, k);
+      keras[k] = a;
+    } else {
+      rest.keywords.push_back(args.keywords[i]);
+      rest.keyword_exprs.push_back(args.keyword_exprs[i]);
+    }
+  }
+  std::string q = name == "KerasLSTM" ? "torch.nn.LSTM" : name == "KerasGRU" ? "torch.nn.GRU" : "torch.nn.RNN";
+  auto match = catalog::Catalog::get().lookup("torch", q);
+  ValuePtr v = construct(in, q, *match->op, *match->signature, rest, call);
+  for (auto& [k, a] : keras) v->layer->attrs[k] = a;
+  v->layer->attrs["batch_first"] = Attr(true);
+  if (v->layer->attrs["bidirectional"].as_bool() && !keras.count("merge_mode")) v->layer->attrs["merge_mode"] = "concat";
+  return v;
+}
+
 ValuePtr TorchFrontend::call_api(Interpreter& in, const std::string& qualified, Args& args, syntax::Expr* call) {
+  if (qualified.rfind("nnport.torch.", 0) == 0) return nnport_helper(in, qualified.substr(13), args, call);
   std::string q = canonical(qualified);
   if (q == "torch.nn.Sequential") return container(in, "sequential", args, call);
   if (q == "torch.nn.ModuleList") return container(in, "module_list", args, call);
@@ -285,6 +344,17 @@ ValuePtr TorchFrontend::construct(Interpreter& in, const std::string& q, const c
       if (a.given) pc->attrs.emplace_back(value.is_str() ? "padding_type" : "padding_amount", syntax::ExprPtr(a.expr, [](syntax::Expr*) {}));
       continue;
     }
+    if (p->converter == "torch_zero_padding") {
+      // (left, right, top, bottom, ...) from the last axis back -> [before, after] per axis
+      int rank = def.rank;
+      auto v = value.as_ints();
+      if (v.size() == 1) v.assign(2 * rank, v[0]);
+      if ((int)v.size() != 2 * rank) fail(call->loc, "ZeroPad padding needs one int or two per spatial axis");
+      pivot::AttrList pads;
+      for (int i = rank - 1; i >= 0; --i) pads.push_back(Attr(pivot::AttrList{Attr(v[2 * i]), Attr(v[2 * i + 1])}));
+      l->attrs["padding"] = Attr(pads);
+      continue;
+    }
     l->attrs[p->attr] = value;
     if (a.given && a.expr) pc->attrs.emplace_back(p->attr, syntax::ExprPtr(a.expr, [](syntax::Expr*) {}));
   }
@@ -386,10 +456,22 @@ ValuePtr TorchFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
     inputs.push_back(tensor_id(in, args.positional[i], args.positional_exprs[i] ? args.positional_exprs[i] : call));
   }
   size_t outputs = l->op == "lstm" ? 3 : (l->op == "gru" || l->op == "rnn") ? 2 : 1;
+  bool keras_convention = l->attrs.count("return_sequences") > 0;  // nnport's KerasLSTM helpers
+  if (keras_convention) {
+    bool state = l->attrs["return_state"].as_bool();
+    outputs = !state ? 1 : l->op == "lstm" ? 3 : 2;
+    if (state && l->attrs["bidirectional"].as_bool()) outputs = outputs * 2 - 1;
+  }
   // a layer chained by a container is reported at its own constructor
   bool chained = !chain_parent_.empty() || chain_index_ >= 0;
   auto outs = append_node("call", l->op, l->path, {}, inputs, outputs, call, chained ? l->loc : call->loc);
   model_.nodes.back().loc = l->loc;
+  if (keras_convention) {
+    if (outs.size() == 1) return evaluate::tensor(outs[0]);
+    std::vector<ValuePtr> items;
+    for (int o : outs) items.push_back(evaluate::tensor(o));
+    return evaluate::list(items);
+  }
   return package_outputs(l->op, outs);
 }
 

@@ -32,6 +32,7 @@ class TorchFrontend : public GraphBuilder {
   evaluate::ValuePtr layer_method(evaluate::Interpreter& in, const evaluate::ValuePtr& layer, const std::string& name,
                                   evaluate::Args& args, syntax::Expr* call) override;
   bool layer_is(const evaluate::ValuePtr& layer, const std::string& qualified) override;
+  evaluate::ValuePtr known_class(const std::string& name, const std::vector<evaluate::ValuePtr>& bases) override;
 
   // recognise, statically: annotates every framework constructor call in the file with
   // its PivotCall, including calls the entry never executes (a `batch_norm` branch), so
@@ -42,6 +43,8 @@ class TorchFrontend : public GraphBuilder {
  private:
   evaluate::ValuePtr add_node(const std::string& kind, const std::string& op, const std::string& module,
                               pivot::Attrs attrs, std::vector<int> inputs, size_t outputs, syntax::Expr* call);
+  evaluate::ValuePtr nnport_helper(evaluate::Interpreter& in, const std::string& name, evaluate::Args& args,
+                                   syntax::Expr* call);
   evaluate::ValuePtr package_outputs(const std::string& op, const std::vector<int>& outs);
   evaluate::ValuePtr construct(evaluate::Interpreter& in, const std::string& qualified, const catalog::OpDef& def,
                                const catalog::Signature& sig, evaluate::Args& args, syntax::Expr* call);
