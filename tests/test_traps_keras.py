@@ -252,9 +252,6 @@ CASES = [
         "parallel-branches",
         PARALLEL_BRANCHES,
         warnings=(FUNCTIONAL_WARNING,),
-        xfail="Keras 3 runs a functional model's sibling nodes in reverse order (dense_1 "
-        "before dense) and the Keras export pairs the plan's layers with the source layers "
-        "in that run order: the two nn.Linear get each other's weights, silently (MAD 3.5)",
     ),
 ]
 
@@ -300,11 +297,6 @@ UNSUPPORTED = [
         (),
         ("model.py:8:9:", "reset_after=False"),
         id="gru-reset-before-after-input",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="in a Sequential list that starts with keras.Input, the diagnostic points "
-            "at the element before the offending layer (model.py:7:9, layers.Dense(3))",
-        ),
     ),
     pytest.param(
         seq("keras.Input(shape=(3, 8, 8))", 'layers.Conv2D(4, 3, data_format="channels_first")'),
@@ -421,13 +413,6 @@ def test_unsupported_case_is_an_error(source, entry, shapes, says, tmp_path):
     assert "error:" in process.stderr and "hint:" in process.stderr, process.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the activation of `layers.Dense(5, activation=activation)` is resolved from the "
-    "--entry's arguments at conversion time (F.leaky_relu for Net()); the migrated Net keeps "
-    'its `activation` parameter but never reads it, so Net(activation="elu") still applies '
-    "leaky_relu",
-)
 def test_activation_parameter_stays_a_parameter(tmp_path):
     """The migrated class keeps the constructor's `activation` parameter, so it must use it:
     the file is converted with one call (the default) and may be built with another."""

@@ -398,12 +398,31 @@ def _keras_call(model, inputs: list, **kwargs):
 
 
 def _keras_model(request: dict):
-    """The model the entry builds; its weights exist once it is called (built)."""
+    """The model the entry builds; its weights exist once it is called (built).
+
+    Layers the file calls while it builds the model (functional code, at import or in
+    the entry) are recorded in that order on the model (`_nnport_build_order`): it is the
+    order in which nnport's engine, reading the same code, meets them. Keras's own
+    execution order of a functional graph can differ (parallel branches run in reverse).
+    """
     import keras
 
-    model = build_model(request)
+    original = keras.layers.Layer.__call__
+    built: list = []
+
+    def recording_call(layer, *args, **kwargs):
+        if not any(layer is seen for seen in built):
+            built.append(layer)
+        return original(layer, *args, **kwargs)
+
+    keras.layers.Layer.__call__ = recording_call
+    try:
+        model = build_model(request)
+    finally:
+        keras.layers.Layer.__call__ = original
     if not isinstance(model, keras.layers.Layer):
         raise WorkerError(f"`{request['entry']}` built a {type(model).__name__}, not a Keras model")
+    model._nnport_build_order = built
     return model
 
 
@@ -466,6 +485,10 @@ def keras_layers_in_call_order(
         call_model(request, lambda: _keras_call(model, inputs, training=False))
     finally:
         keras.layers.Layer.__call__ = original
+    # a functional model's layers in the order its code called them while building it
+    order = {id(layer): i for i, layer in enumerate(getattr(model, "_nnport_build_order", []))}
+    if all(id(layer) in order for layer in recorded):
+        recorded.sort(key=lambda layer: order[id(layer)])
     if classes is None:
         recorded = [layer for layer in recorded if layer.weights]
     return recorded

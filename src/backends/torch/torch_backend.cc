@@ -70,37 +70,38 @@ const std::map<std::string, std::string> kHelperSources = {
      "        return \", \".join(map(str, self.shape))\n"},
     {"Activation",
      "class Activation(nn.Module):\n"
-     "    \"\"\"A Keras activation given by name, resolved when the model is built.\n\n"
-     "    nnport could not resolve this activation statically (see the warning it printed).\n"
+     "    \"\"\"A Keras activation given by name, looked up when the model is built.\n\n"
+     "    The name comes from a constructor argument, or from a value nnport could not\n"
+     "    resolve statically (see the warning it printed).\n"
      "    \"\"\"\n\n"
-     "    FUNCTIONS = {\n"
-     "        None: nn.Identity,\n"
-     "        \"linear\": nn.Identity,\n"
-     "        \"relu\": nn.ReLU,\n"
-     "        \"relu6\": nn.ReLU6,\n"
-     "        \"sigmoid\": nn.Sigmoid,\n"
-     "        \"tanh\": nn.Tanh,\n"
-     "        \"elu\": nn.ELU,\n"
-     "        \"selu\": nn.SELU,\n"
-     "        \"gelu\": nn.GELU,\n"
-     "        \"swish\": nn.SiLU,\n"
-     "        \"silu\": nn.SiLU,\n"
-     "        \"softplus\": nn.Softplus,\n"
-     "        \"softsign\": nn.Softsign,\n"
-     "        \"hard_sigmoid\": nn.Hardsigmoid,\n"
-     "        \"mish\": nn.Mish,\n"
-     "        \"softmax\": lambda: nn.Softmax(dim=-1),\n"
-     "        \"log_softmax\": lambda: nn.LogSoftmax(dim=-1),\n"
-     "        \"leaky_relu\": lambda: nn.LeakyReLU(0.2),\n"
-     "    }\n\n"
      "    def __init__(self, name):\n"
      "        super().__init__()\n"
+     "        functions = {\n"
+     "            None: nn.Identity,\n"
+     "            \"linear\": nn.Identity,\n"
+     "            \"relu\": nn.ReLU,\n"
+     "            \"relu6\": nn.ReLU6,\n"
+     "            \"sigmoid\": nn.Sigmoid,\n"
+     "            \"tanh\": nn.Tanh,\n"
+     "            \"elu\": nn.ELU,\n"
+     "            \"selu\": nn.SELU,\n"
+     "            \"gelu\": nn.GELU,\n"
+     "            \"swish\": nn.SiLU,\n"
+     "            \"silu\": nn.SiLU,\n"
+     "            \"softplus\": nn.Softplus,\n"
+     "            \"softsign\": nn.Softsign,\n"
+     "            \"hard_sigmoid\": nn.Hardsigmoid,\n"
+     "            \"mish\": nn.Mish,\n"
+     "            \"softmax\": lambda: nn.Softmax(dim=-1),\n"
+     "            \"log_softmax\": lambda: nn.LogSoftmax(dim=-1),\n"
+     "            \"leaky_relu\": lambda: nn.LeakyReLU(0.2),\n"
+     "        }\n"
      "        if callable(name):\n"
      "            name = name.__name__\n"
-     "        if name not in self.FUNCTIONS:\n"
+     "        if name not in functions:\n"
      "            raise ValueError(f\"unknown activation {name!r}\")\n"
      "        self.name = name\n"
-     "        self.function = self.FUNCTIONS[name]()\n\n"
+     "        self.function = functions[name]()\n\n"
      "    def forward(self, x):\n"
      "        return self.function(x)\n"},
     {"KerasRecurrent",
@@ -273,6 +274,7 @@ class TorchEmitter {
   std::map<std::string, std::string> paths_;
   std::map<int, int> uses_;
   std::vector<syntax::Module> helper_sources_;
+  std::set<const pivot::Layer*> runtime_activation_layers_;  // built with Activation(<parameter>)
 
   std::string root_variable() {
     const std::string& e = M.entry;
@@ -499,14 +501,22 @@ class TorchEmitter {
     const catalog::OpDef* def = cat.op(op);
     Modules m;
     if (inst[0]->attrs.count("actv_func")) {
-      Attr a = require(inst, "actv_func", loc);
-      if (a.is_str() && a.as_str().rfind("runtime:", 0) == 0) {
-        m.runtime_activation = source_expr(pc, "actv_func");
-        if (!m.runtime_activation) throw NotTranslatable{loc, "an activation nnport could not resolve"};
-      } else if (a.is_str()) {
-        m.activation = a.as_str();
+      ExprPtr e = source_expr(pc, "actv_func");
+      if (e && e->kind == ExprKind::Name && reusable(e, ctx) && !ctx.allowed.empty()) {
+        // `activation=activation`, a constructor parameter: the migrated class keeps taking it
+        m.runtime_activation = e;
+        for (const auto& l : inst) runtime_activation_layers_.insert(l.get());
+      } else {
+        Attr a = require(inst, "actv_func", loc);
+        if (a.is_str() && a.as_str().rfind("runtime:", 0) == 0) {
+          m.runtime_activation = e;
+          if (!m.runtime_activation) throw NotTranslatable{loc, "an activation nnport could not resolve"};
+        } else if (a.is_str()) {
+          m.activation = a.as_str();
+        }
       }
     }
+    if (runtime_activation_layers_.count(inst[0].get()) && !m.runtime_activation) m.activation.clear();
     int rank = def->rank;
     if (op.rfind("conv", 0) == 0 || op.rfind("maxpool", 0) == 0 || op.rfind("avgpool", 0) == 0) {
       std::map<std::string, ExprPtr> ov;
@@ -1040,7 +1050,7 @@ class TorchEmitter {
     // keras.Input(...) / InputLayer elements are not layers
     std::vector<ExprPtr> layer_elements;
     for (auto& x : elements)
-      if (!(x->kind == ExprKind::Call && site(x.get()) && site(x.get())->layers.empty())) layer_elements.push_back(x);
+      if (!is_input_spec(x)) layer_elements.push_back(x);
     std::vector<Argument> args;
     if (e->args.empty()) return syntax::call(nn("Sequential"), args);  // filled by the .add(...) calls that follow
     if (s.layers.size() == 1) {
@@ -1127,6 +1137,10 @@ class TorchEmitter {
     if (s.kind == StmtKind::ClassDef &&
         std::count(P.helper_classes.begin(), P.helper_classes.end(), s.name))  // nnport's Keras helper layers
       return {};
+    if (s.kind == StmtKind::Expr && s.value && s.value->kind == ExprKind::Call && s.value->object &&
+        s.value->object->kind == ExprKind::Attribute && s.value->object->name == "add" && s.value->args.size() == 1 &&
+        is_input_spec(s.value->args[0].value))
+      return {};  // model.add(keras.Input(...)): the input's shape is known statically
     if (is_keras_only_call(s)) {
       const std::string& method = s.value->object->name;
       if (method != "build" && method != "summary")
@@ -1182,6 +1196,17 @@ class TorchEmitter {
     auto p = std::make_shared<Stmt>();
     p->kind = StmtKind::Pass;
     return p;
+  }
+
+  // `keras.Input(shape=...)` / `layers.InputLayer(...)`: an input specification, no layer
+  bool is_input_spec(const ExprPtr& e) {
+    if (!e || e->kind != ExprKind::Call || !e->object) return false;
+    std::string callee = syntax::print_expr(*e->object);
+    auto ends = [&](const std::string& suffix) {
+      return callee.size() >= suffix.size() && callee.compare(callee.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+             (callee.size() == suffix.size() || callee[callee.size() - suffix.size() - 1] == '.');
+    };
+    return mentions_framework(e->object) || fw_names_.count(callee) ? ends("Input") || ends("InputLayer") : false;
   }
 
   bool is_sequential_add(const Stmt& s) {
