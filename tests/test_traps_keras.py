@@ -143,6 +143,27 @@ RECURRENT = dedent(
 # Bidirectional with return_sequences=False: the backward direction's output is the one at
 # the first step (where it ends), merged by concatenation or by sum. return_state=True gives
 # the last output and the final h and c, all used.
+# GRU(reset_after=False): the reset gate before the recurrent product, which nn.GRU
+# does not do; with a bidirectional wrapper and without biases.
+GRU_RESET_BEFORE = dedent(
+    """
+    import keras
+    from keras import layers
+
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a = layers.GRU(5, reset_after=False, return_sequences=True)
+            self.b = layers.Bidirectional(layers.GRU(3, reset_after=False))
+            self.c = layers.GRU(4, reset_after=False, use_bias=False)
+
+        def call(self, x):
+            y = self.a(x)
+            return self.b(y), self.c(y)
+    """
+)
+
 BIDIRECTIONAL_AND_STATES = dedent(
     """
     import keras
@@ -234,6 +255,13 @@ CASES = [
     ),
     Case("recurrent", RECURRENT, ("7,6",), entry="Net()"),
     Case(
+        "gru-reset-before",
+        GRU_RESET_BEFORE,
+        ("6,4",),
+        entry="Net()",
+        expect_code=("KerasGRUResetBefore(4, 5, return_sequences=True)",),
+    ),
+    Case(
         "bidirectional-and-states",
         BIDIRECTIONAL_AND_STATES,
         ("7,6",),
@@ -283,20 +311,25 @@ def subclass(layer: str) -> str:
 
 # Cases the engine does not migrate: source, entry, shapes, what the message must say.
 UNSUPPORTED = [
-    # PyTorch's GRU is Keras' reset_after=True only.
+    # SimpleRNN runs tanh or relu only, in PyTorch
     pytest.param(
-        subclass("layers.GRU(4, reset_after=False)"),
+        subclass('layers.SimpleRNN(4, activation="sigmoid")'),
         "Net()",
         ("7,6",),
-        ("model.py:8:22:", "reset_after=False"),
-        id="gru-reset-before",
+        ("model.py:8:22:", "SimpleRNN activation"),
+        id="simple-rnn-sigmoid",
     ),
+    # located at the offending element, also after a keras.Input element
     pytest.param(
-        seq("keras.Input(shape=(7, 6))", "layers.Dense(3)", "layers.GRU(4, reset_after=False)"),
+        seq(
+            "keras.Input(shape=(7, 6))",
+            "layers.Dense(3)",
+            'layers.SimpleRNN(4, activation="sigmoid")',
+        ),
         "model",
         (),
-        ("model.py:8:9:", "reset_after=False"),
-        id="gru-reset-before-after-input",
+        ("model.py:8:9:", "SimpleRNN activation"),
+        id="simple-rnn-sigmoid-after-input",
     ),
     pytest.param(
         seq("keras.Input(shape=(3, 8, 8))", 'layers.Conv2D(4, 3, data_format="channels_first")'),

@@ -344,6 +344,9 @@ Result failure(const MigrationError& e, std::string_view source, const std::stri
   r.diagnostics.push_back(e.diagnostic);
   if (r.diagnostics.back().loc.file == "--entry" && r.diagnostics.back().hint.empty())
     r.diagnostics.back().hint = "--entry is a Python expression over the file's names that builds the model";
+  if (r.diagnostics.back().hint.empty())  // every error says what to do
+    r.diagnostics.back().hint =
+        "rewrite this construct with what nnport supports (`nnport catalog` lists the layers), or report it";
   for (const auto& d : r.diagnostics) {
     std::string_view text = d.loc.file == file ? source : d.loc.file == "--entry" ? std::string_view(entry) : "";
     r.rendered_diagnostics += render(d, text) + "\n";
@@ -559,8 +562,13 @@ json keras_to_torch_layers(const pivot::Model& m, const std::map<std::string, st
     for (const std::string dir : {"", "_reverse"}) {
       if (dir == "_reverse" && !bidir) continue;
       std::string prefix = bidir ? (dir.empty() ? "forward/" : "backward/") : "";
-      for (const auto& rule : def->keras_weights) {
+      for (catalog::TensorRule rule : def->keras_weights) {
         if (absent(rule)) continue;
+        // GRU(reset_after=False) has one bias of shape (3 * units,): PyTorch's second is zero
+        if (n.op == "gru" && rule.combine == "stack" && !layer->attrs.at("reset_after").as_bool()) {
+          rule.combine = "sum";
+          for (auto& st : rule.steps) st.axis = 0;
+        }
         for (size_t k = 0; k < rule.from.size(); ++k) {
           std::string name = substitute(rule.from[k], 0, dir);
           json steps = json::array();
@@ -605,6 +613,8 @@ json keras_to_torch_layers(const pivot::Model& m, const std::map<std::string, st
     std::string cls = def->torch.at(0).names.at(0);
     cls = cls.substr(cls.rfind('.') + 1);
     if (recurrent) cls = n.op == "lstm" ? "KerasLSTM" : n.op == "gru" ? "KerasGRU" : "KerasSimpleRNN";
+    if (n.op == "gru" && layer->attrs.count("reset_after") && !layer->attrs.at("reset_after").as_bool())
+      cls = "KerasGRUResetBefore";
     auto path = module_paths.find(n.module);
     if (path == module_paths.end()) fail(n.loc, "internal: no PyTorch module recorded for layer " + n.module);
     layers.push_back({{"path", n.module},

@@ -611,6 +611,8 @@ class Emitter {
       if (!bias) args.push_back(syntax::kw("use_bias", syntax::bool_lit(false)));
       for (const char* k : {"return_sequences", "return_state"})
         if (require(inst, k, pc, op, loc).as_bool()) args.push_back(syntax::kw(k, syntax::bool_lit(true)));
+      if (op == "gru" && !require(inst, "reset_after", pc, op, loc).as_bool())
+        args.push_back(syntax::kw("reset_after", syntax::bool_lit(false)));
       ExprPtr l = layer_call(cls, args);
       if (bidir) {
         std::vector<Argument> b{syntax::pos(l)};

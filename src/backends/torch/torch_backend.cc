@@ -137,6 +137,36 @@ const std::map<std::string, std::string> kHelperSources = {
      "            finals = [s[-1] for s in states]\n"
      "        return [y, *finals] if self.return_state else y\n"},
     {"KerasLSTM", "class KerasLSTM(KerasRecurrent, nn.LSTM):\n    \"\"\"nn.LSTM with keras.layers.LSTM's outputs.\"\"\"\n"},
+    {"GRUResetBefore",
+     "class GRUResetBefore(nn.GRU):\n"
+     "    \"\"\"A GRU that applies the reset gate before the recurrent product (Keras's\n"
+     "    reset_after=False); nn.GRU applies it after. Same parameters as nn.GRU.\n"
+     "    \"\"\"\n\n"
+     "    def forward(self, x):\n"
+     "        outputs, finals = [], []\n"
+     "        for suffix in [\"\", \"_reverse\"][: 2 if self.bidirectional else 1]:\n"
+     "            w_ih, w_hh = getattr(self, \"weight_ih_l0\" + suffix), getattr(self, \"weight_hh_l0\" + suffix)\n"
+     "            b_ih = getattr(self, \"bias_ih_l0\" + suffix, None)\n"
+     "            b_hh = getattr(self, \"bias_hh_l0\" + suffix, None)\n"
+     "            gates_x = nn.functional.linear(x, w_ih, b_ih)\n"
+     "            h = x.new_zeros(x.shape[0], self.hidden_size)\n"
+     "            steps = range(x.shape[1] - 1, -1, -1) if suffix else range(x.shape[1])\n"
+     "            sequence = [None] * x.shape[1]\n"
+     "            w_hr, w_hz, w_hn = w_hh.chunk(3)\n"
+     "            b_hr, b_hz, b_hn = b_hh.chunk(3) if b_hh is not None else (None, None, None)\n"
+     "            for t in steps:\n"
+     "                x_r, x_z, x_n = gates_x[:, t].chunk(3, dim=-1)\n"
+     "                r = torch.sigmoid(x_r + nn.functional.linear(h, w_hr, b_hr))\n"
+     "                z = torch.sigmoid(x_z + nn.functional.linear(h, w_hz, b_hz))\n"
+     "                n = torch.tanh(x_n + nn.functional.linear(r * h, w_hn, b_hn))\n"
+     "                h = (1 - z) * n + z * h\n"
+     "                sequence[t] = h\n"
+     "            outputs.append(torch.stack(sequence, dim=1))\n"
+     "            finals.append(h)\n"
+     "        return torch.cat(outputs, dim=-1), torch.stack(finals)\n"},
+    {"KerasGRUResetBefore",
+     "class KerasGRUResetBefore(KerasRecurrent, GRUResetBefore):\n"
+     "    \"\"\"keras.layers.GRU(reset_after=False) with its outputs.\"\"\"\n"},
     {"KerasGRU", "class KerasGRU(KerasRecurrent, nn.GRU):\n    \"\"\"nn.GRU (Keras reset_after=True) with keras.layers.GRU's outputs.\"\"\"\n"},
     {"KerasSimpleRNN",
      "class KerasSimpleRNN(KerasRecurrent, nn.RNN):\n    \"\"\"nn.RNN with keras.layers.SimpleRNN's outputs.\"\"\"\n"},
@@ -610,11 +640,13 @@ class TorchEmitter {
       return m;
     }
     if (op == "lstm" || op == "gru" || op == "rnn") {
-      if (op == "gru" && !require(inst, "reset_after", loc).as_bool())
-        throw NotTranslatable{loc, "GRU(reset_after=False) has no PyTorch equivalent (nn.GRU applies the reset gate "
-                                   "after the recurrent product, i.e. reset_after=True)"};
       std::map<std::string, ExprPtr> ov{{"batch_first", nullptr}};
       std::string cls = op == "lstm" ? "KerasLSTM" : op == "gru" ? "KerasGRU" : "KerasSimpleRNN";
+      // nn.GRU is Keras's reset_after=True; reset_after=False needs its own recurrence
+      if (op == "gru" && !require(inst, "reset_after", loc).as_bool()) {
+        cls = "KerasGRUResetBefore";
+        helpers_.insert("GRUResetBefore");
+      }
       ExprPtr call = generic_module(*def, inst, pc, ctx, loc, ov);
       call->object = helper(cls);
       if (require(inst, "return_sequences", loc).as_bool())
@@ -1619,7 +1651,8 @@ class TorchEmitter {
     std::vector<StmtPtr> out;
     // base classes first
     std::vector<std::string> order;
-    for (const char* h : {"Permute", "Reshape", "Activation", "KerasRecurrent", "KerasLSTM", "KerasGRU", "KerasSimpleRNN"})
+    for (const char* h : {"Permute", "Reshape", "Activation", "KerasRecurrent", "KerasLSTM", "KerasGRU", "KerasSimpleRNN",
+                          "GRUResetBefore", "KerasGRUResetBefore"})
       if (helpers_.count(h)) order.push_back(h);
     for (const auto& h : order) {
       helper_sources_.push_back(syntax::parse_module(kHelperSources.at(h), "<nnport helper>"));

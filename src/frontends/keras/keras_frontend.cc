@@ -299,7 +299,7 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
     } else if (cv == "relu_max_value") {
       if (!value.is_none()) {
         if (value.as_number() != 6.0)
-          fail(here(a)->loc, "ReLU(max_value) other than 6 is not supported by nnport");
+          fail(here(a)->loc, "ReLU(max_value) other than 6 is not supported by nnport", "use max_value=6.0 (ReLU6) or none");
         l->op = "relu6";
         pc->op = "relu6";
       }
@@ -355,7 +355,8 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
   if (l->op == "lstm" || l->op == "gru" || l->op == "rnn") {
     l->attrs["batch_first"] = Attr(true);
     if (l->op == "rnn" && l->attrs["nonlinearity"].as_str() != "tanh" && l->attrs["nonlinearity"].as_str() != "relu")
-      fail(call->loc, "SimpleRNN activation other than tanh or relu is not supported by nnport");
+      fail(call->loc, "SimpleRNN activation other than tanh or relu is not supported by nnport",
+           "PyTorch's nn.RNN runs tanh or relu; use one of them");
     for (const char* k : {"return_sequences", "return_state"})
       if (!l->attrs.count(k)) l->attrs[k] = Attr(false);
   }
@@ -369,7 +370,7 @@ ValuePtr KerasFrontend::bidirectional(Interpreter& in, Args& args, syntax::Expr*
     fail(call->loc, "Bidirectional needs a recurrent layer as its first argument");
   pivot::LayerPtr inner = args.positional[0]->layer;
   if (inner->op != "lstm" && inner->op != "gru" && inner->op != "rnn")
-    fail(call->loc, "Bidirectional wraps LSTM, GRU or SimpleRNN layers only");
+    fail(call->loc, "Bidirectional wraps LSTM, GRU or SimpleRNN layers only", "wrap a recurrent layer");
   std::string merge = "concat";
   for (size_t i = 0; i < args.keywords.size(); ++i) {
     const auto& [k, v] = args.keywords[i];
@@ -567,14 +568,16 @@ ValuePtr KerasFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
     return x;
   }
   if (l->op == "submodel") return in.call(instance_of(l.get()), args, call);
-  if (l->op == "functional") fail(call->loc, "calling a functional model inside another model is not supported yet");
+  if (l->op == "functional") fail(call->loc, "calling a functional model inside another model is not supported yet",
+                                     "inline its layers, or write it as a keras.Model subclass");
   if (args.positional.empty()) fail(call->loc, "a layer call needs an input");
   std::vector<int> inputs = tensors_of(in, args.positional[0], args.positional_exprs[0] ? args.positional_exprs[0] : call);
   bool multi = l->op == "concat" || l->op == "add" || l->op == "sub" || l->op == "mul";
   if (multi && inputs.size() < 2) fail(call->loc, "merge layers take a list of at least two tensors");
   if (!multi && inputs.size() != 1) fail(call->loc, "this layer takes one tensor");
   if (args.positional.size() > 1)
-    fail(call->loc, "passing an initial state or extra tensors to a layer is not supported by nnport");
+    fail(call->loc, "passing an initial state or extra tensors to a layer is not supported by nnport",
+         "call the layer with its input only (zero initial state)");
   // Keras's BatchNormalization works on any rank: the pivot op follows the input's rank.
   if (l->op.rfind("batchnorm", 0) == 0) {
     size_t rank = model_.value(inputs[0]).shape.size();

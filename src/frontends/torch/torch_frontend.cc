@@ -174,6 +174,7 @@ ValuePtr TorchFrontend::known_class(const std::string& name, const std::vector<V
                        [&](const ValuePtr& b) { return b->kind == Kind::Api && canonical(b->text) == q; });
   };
   if ((name == "KerasLSTM" && has_base("torch.nn.LSTM")) || (name == "KerasGRU" && has_base("torch.nn.GRU")) ||
+      name == "KerasGRUResetBefore" || (name == "GRUResetBefore" && has_base("torch.nn.GRU")) ||
       (name == "KerasSimpleRNN" && has_base("torch.nn.RNN")) ||
       ((name == "Permute" || name == "Reshape") && has_base("torch.nn.Module")))
     return evaluate::api("nnport.torch." + name);
@@ -215,11 +216,12 @@ ValuePtr TorchFrontend::nnport_helper(Interpreter& in, const std::string& name, 
       rest.keyword_exprs.push_back(args.keyword_exprs[i]);
     }
   }
-  std::string q = name == "KerasLSTM" ? "torch.nn.LSTM" : name == "KerasGRU" ? "torch.nn.GRU" : "torch.nn.RNN";
+  std::string q = name == "KerasLSTM" ? "torch.nn.LSTM" : name.find("GRU") != std::string::npos ? "torch.nn.GRU" : "torch.nn.RNN";
   auto match = catalog::Catalog::get().lookup("torch", q);
   ValuePtr v = construct(in, q, *match->op, *match->signature, rest, call);
   for (auto& [k, a] : keras) v->layer->attrs[k] = a;
   v->layer->attrs["batch_first"] = Attr(true);
+  if (name == "KerasGRUResetBefore") v->layer->attrs["reset_after"] = Attr(false);
   if (v->layer->attrs["bidirectional"].as_bool() && !keras.count("merge_mode")) v->layer->attrs["merge_mode"] = "concat";
   return v;
 }
