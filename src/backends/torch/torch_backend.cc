@@ -121,7 +121,8 @@ const std::map<std::string, std::string> kHelperSources = {
      "        states = list(state) if isinstance(state, tuple) else [state]\n"
      "        if self.bidirectional:\n"
      "            forward, backward = output.chunk(2, dim=-1)\n"
-     "            if not self.return_sequences:  # the backward direction ends at the first step\n"
+     "            # the backward direction ends at the first step\n"
+     "            if not self.return_sequences:\n"
      "                forward, backward = forward[:, -1], backward[:, 0]\n"
      "            if self.merge_mode == \"concat\":\n"
      "                y = torch.cat([forward, backward], dim=-1)\n"
@@ -1581,9 +1582,13 @@ class TorchEmitter {
 
   // The model as a chain of modules (--style sequential from a subclass or functional model).
   std::vector<ExprPtr> chain_modules(const Location& loc) {
+    Ctx ctx;
+    return chain_modules(loc, ctx);
+  }
+
+  std::vector<ExprPtr> chain_modules(const Location& loc, const Ctx& ctx) {
     int prev = M.inputs.size() == 1 ? M.inputs[0].value : -1;
     std::vector<ExprPtr> out;
-    Ctx ctx;
     for (const auto& n : M.nodes) {
       if (n.kind != "call" || n.inputs.size() != 1 || n.inputs[0] != prev || n.outputs.size() != 1)
         fail(n.loc.known() ? n.loc : loc, "--style sequential needs a model whose layers form one chain",
@@ -1627,18 +1632,20 @@ class TorchEmitter {
     f->leading_comments = cls.leading_comments;
     f->blank_line_before = cls.blank_line_before;
     f->empty_lines_before = cls.empty_lines_before;
+    Ctx ctx;  // the factory's parameters may be written where the class used them
     if (init)
       for (size_t i = 1; i < init->params.size(); ++i) {
         auto p = init->params[i];
         p.annotation = nullptr;
         if (p.double_star || p.star) continue;
         f->params.push_back(p);
+        ctx.allowed.insert(p.name);
       }
     sink.warn(cls.loc, fmt::format("class `{}` becomes a function returning an nn.Sequential (--style sequential); its "
                                    "layers are fixed for the entry `{}`",
                                    cls.name, M.entry));
     auto seq = syntax::call(nn("Sequential"), {});
-    for (auto& m : chain_modules(cls.loc)) seq->args.push_back(syntax::pos(m));
+    for (auto& m : chain_modules(cls.loc, ctx)) seq->args.push_back(syntax::pos(m));
     seq->magic_trailing_comma = true;
     f->body = {syntax::return_stmt(seq)};
     if (!cls.body.empty() && cls.body[0]->kind == StmtKind::Expr && cls.body[0]->value &&

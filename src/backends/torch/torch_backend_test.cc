@@ -200,7 +200,7 @@ TEST(TorchBackend, StyleChanges) {
                     "    def __init__(self, n=2):\n        super().__init__()\n        self.fc = layers.Dense(n)\n\n"
                     "    def call(self, x):\n        return self.fc(x)\n";
   std::string s = torch(src, opts({"3"}, "sequential"));
-  EXPECT_CONTAINS(s, "def Net(n=2):\n    return nn.Sequential(\n        nn.Linear(3, 2),\n    )");
+  EXPECT_CONTAINS(s, "def Net(n=2):\n    return nn.Sequential(\n        nn.Linear(3, n),\n    )");
   std::string c = torch("import keras\nmodel = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])\n",
                         opts({}, "subclass"));
   EXPECT_CONTAINS(c, "class Model(nn.Module):");
