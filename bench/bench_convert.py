@@ -1,9 +1,9 @@
 """How long does a migration take, next to parsing the file and to importing TensorFlow?
 
-For every example in examples/torch, in one run:
+For every example in examples/torch and examples/keras, in one run:
 
   (a) convert: the engine's whole migration in-process (`nnport._core.convert`, PyTorch ->
-      Keras, the example's entry and input shape), best of N repetitions;
+      Keras or Keras -> PyTorch, the example's entry and input shape), best of N repetitions;
   (b) parse:   the parse-only floor of the same file. The engine has `syntax::parse_only`
       in C++; when `nnport._core` binds it (`_core.parse_only(text)`), that is what is timed.
       Otherwise a clearly labelled substitute is timed: `_core.convert(..., to="torch")` on
@@ -38,23 +38,32 @@ import nnport
 from nnport import _core
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples" / "torch"
+EXAMPLES = REPO / "examples"
 
 
 @dataclass(frozen=True)
 class Example:
-    file: str
+    file: str  # relative to examples/
     entry: str  # "" lets the engine find the model (the module-level `model`)
-    shape: str
+    shape: str  # "" when the file states it
+
+    @property
+    def target(self) -> str:
+        return "keras" if self.file.startswith("torch/") else "torch"
 
 
 EXAMPLE_LIST = [
-    Example("alexnet.py", "AlexNet(num_classes=10)", "3,64,64"),
-    Example("alexnet_seq.py", "", "3,64,64"),
-    Example("vgg16.py", "VGG(make_layers(cfgs['D']), num_classes=10)", "3,64,64"),
-    Example("vgg16_seq.py", "", "3,64,64"),
-    Example("resnet_small.py", "", "3,32,32"),
-    Example("lstm_classifier.py", "", "int64:20"),
+    Example("torch/alexnet.py", "AlexNet(num_classes=10)", "3,64,64"),
+    Example("torch/alexnet_seq.py", "", "3,64,64"),
+    Example("torch/vgg16.py", "VGG(make_layers(cfgs['D']), num_classes=10)", "3,64,64"),
+    Example("torch/vgg16_seq.py", "", "3,64,64"),
+    Example("torch/resnet_small.py", "", "3,32,32"),
+    Example("torch/lstm_classifier.py", "", "int64:20"),
+    Example("keras/cifar_cnn.py", "", ""),
+    Example("keras/cifar_cnn_subclass.py", "", "32,32,3"),
+    Example("keras/lstm_sentiment.py", "", "100"),
+    Example("keras/cnn_rnn_sentiment.py", "", "80"),
+    Example("keras/two_input_functional.py", "", ""),
 ]
 
 
@@ -134,10 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     for example in EXAMPLE_LIST:
         path = EXAMPLES / example.file
         source = path.read_text()
-        shapes = [example.shape]
+        shapes = [example.shape] if example.shape else []
 
         def convert(source=source, example=example, shapes=shapes):
-            return _core.convert(source, example.file, "keras", "", "keep", example.entry, shapes)
+            return _core.convert(
+                source, example.file, example.target, "", "keep", example.entry, shapes
+            )
 
         def analyse(source=source, example=example, shapes=shapes):
             return _core.inspect(source, example.file, "text", example.entry, shapes)
@@ -167,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "| import tensorflow/convert |"
     )
     lines = [header, "|" + " --- |" * 7]
-    for row in [*rows, {"file": "**all six**", **total}]:
+    for row in [*rows, {"file": "**all**", **total}]:
         lines.append(
             f"| {row['file']} | {row['lines']} | {ms(row['parse'])} | {ms(row['analyse'])} "
             f"| {ms(row['convert'])} | {row['convert'] / row['parse']:.1f}x "
@@ -194,7 +205,7 @@ Command: `{command}`
 Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},
 nnport {nnport.__version__}; load average at the end {", ".join(f"{x:.2f}" for x in os.getloadavg())}
 
-- **convert**: `nnport._core.convert` in-process (PyTorch -> Keras, `--layout keep`, the
+- **convert**: `nnport._core.convert` in-process (PyTorch -> Keras or Keras -> PyTorch, `--layout keep`, the
   example's entry and input shape), best of {args.repeat}.
 - **parse**: {parse_label}, best of {args.repeat}.{substitute_note}
 - **analyse**: `nnport._core.inspect` (parse, evaluate, recognise, shape inference; no code
