@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,3 +52,38 @@ def run_nnport():
         return process
 
     return run
+
+
+@pytest.fixture(scope="session")
+def frameworks():
+    """verify runs each framework in its own process; they only need to be installed."""
+    for name in ("torch", "keras", "tensorflow", "h5py"):
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed")
+
+
+@pytest.fixture(scope="session")
+def lint():
+    """Check that a migrated file passes ruff's defaults unchanged, as in a fresh project
+    (`--isolated`: no configuration of this repository or the user applies)."""
+    if shutil.which("ruff"):
+        ruff = ["ruff"]
+    elif importlib.util.find_spec("ruff"):
+        ruff = [sys.executable, "-m", "ruff"]
+    else:
+        pytest.skip("ruff is not installed")
+
+    def check(path) -> None:
+        for command in (["check"], ["format", "--check", "--diff"]):
+            process = subprocess.run(
+                [*ruff, *command, "--isolated", str(path)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert process.returncode == 0, (
+                f"ruff {' '.join(command)} {Path(path).name}:\n{process.stdout}{process.stderr}\n"
+                + Path(path).read_text()
+            )
+
+    return check

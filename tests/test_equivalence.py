@@ -10,10 +10,6 @@ protocol (100 trials, full-size inputs) lives in the benchmark.
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,12 +68,22 @@ KERAS_SCENARIOS = [
     Scenario("keras/cifar_cnn.py", "model", (), "sequential", "keep", "torch"),
     Scenario("keras/cifar_cnn.py", "model", (), "subclass", "keep", "torch"),
     Scenario("keras/cifar_cnn.py", "model", (), "sequential", "native", "torch"),
-    Scenario("keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "subclass", "keep", "torch"),
-    Scenario("keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "sequential", "keep", "torch"),
-    Scenario("keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "subclass", "native", "torch"),
+    Scenario(
+        "keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "subclass", "keep", "torch"
+    ),
+    Scenario(
+        "keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "sequential", "keep", "torch"
+    ),
+    Scenario(
+        "keras/cifar_cnn_subclass.py", "CifarCNN()", ("32,32,3",), "subclass", "native", "torch"
+    ),
     Scenario("keras/lstm_sentiment.py", "SentimentLSTM()", ("100",), "subclass", "keep", "torch"),
-    Scenario("keras/cnn_rnn_sentiment.py", "CNNRNNSentiment()", ("80",), "subclass", "keep", "torch"),
-    Scenario("keras/cnn_rnn_sentiment.py", "CNNRNNSentiment()", ("80",), "subclass", "native", "torch"),
+    Scenario(
+        "keras/cnn_rnn_sentiment.py", "CNNRNNSentiment()", ("80",), "subclass", "keep", "torch"
+    ),
+    Scenario(
+        "keras/cnn_rnn_sentiment.py", "CNNRNNSentiment()", ("80",), "subclass", "native", "torch"
+    ),
     Scenario("keras/two_input_functional.py", "model", (), "subclass", "keep", "torch"),
     Scenario("keras/two_input_functional.py", "model", (), "subclass", "native", "torch"),
 ]
@@ -89,39 +95,9 @@ EXAMPLES = sorted({(s.file, s.entry, s.input_shapes) for s in SCENARIOS}) + [
 ]
 
 
-@pytest.fixture(scope="session")
-def ruff():
-    """The ruff command, or None: the lint checks are skipped without it."""
-    if shutil.which("ruff"):
-        return ["ruff"]
-    if importlib.util.find_spec("ruff"):
-        return [sys.executable, "-m", "ruff"]
-    return None
-
-
-@pytest.fixture(scope="session")
-def frameworks():
-    """verify runs each framework in its own process; they only need to be installed."""
-    for name in ("torch", "keras", "tensorflow"):
-        if importlib.util.find_spec(name) is None:
-            pytest.skip(f"{name} is not installed")
-
-
-def check_lint(ruff: list[str], path) -> None:
-    """The migrated file passes ruff's defaults unchanged, as in a fresh project
-    (`--isolated`: no configuration of this repository or the user applies)."""
-    for command in (["check"], ["format", "--check", "--diff"]):
-        process = subprocess.run(
-            [*ruff, *command, "--isolated", str(path)], capture_output=True, text=True, check=False
-        )
-        assert process.returncode == 0, (
-            f"ruff {' '.join(command)}:\n{process.stdout}{process.stderr}"
-        )
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS + KERAS_SCENARIOS, ids=lambda s: s.id)
 def test_migrated_model_is_equivalent(
-    scenario, frameworks, ruff, examples_dir, run_nnport, tmp_path
+    scenario, frameworks, lint, examples_dir, run_nnport, tmp_path
 ):
     src = examples_dir / scenario.file
     out = tmp_path / "out.py"
@@ -133,8 +109,7 @@ def test_migrated_model_is_equivalent(
     assert process.returncode == 0, process.stderr
     assert out.is_file()
 
-    if ruff is not None:
-        check_lint(ruff, out)
+    lint(out)
 
     report = verify.verify(
         src, out, scenario.entry, scenario.input_shapes, trials=TRIALS, tolerance=TOLERANCE

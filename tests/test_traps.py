@@ -19,10 +19,8 @@ Cases the engine cannot migrate assert the diagnostic it gives instead.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -313,23 +311,6 @@ UNSUPPORTED = [
 ]
 
 
-@pytest.fixture(scope="session")
-def frameworks():
-    """verify runs each framework in its own process; they only need to be installed."""
-    for name in ("torch", "keras", "tensorflow", "h5py"):
-        if importlib.util.find_spec(name) is None:
-            pytest.skip(f"{name} is not installed")
-
-
-@pytest.fixture(scope="session")
-def ruff():
-    if shutil.which("ruff"):
-        return ["ruff"]
-    if importlib.util.find_spec("ruff"):
-        return [sys.executable, "-m", "ruff"]
-    pytest.skip("ruff is not installed")
-
-
 def nnport(*args) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "nnport", *map(str, args)],
@@ -347,20 +328,8 @@ def convert(src: Path, out: Path, entry: str, shapes, layout="keep", style=None)
     return nnport("convert", src, *options)
 
 
-def check_lint(ruff: list[str], path: Path) -> None:
-    """The migrated file passes ruff's defaults unchanged (no project configuration)."""
-    for command in (["check"], ["format", "--check", "--diff"]):
-        process = subprocess.run(
-            [*ruff, *command, "--isolated", str(path)], capture_output=True, text=True, check=False
-        )
-        assert process.returncode == 0, (
-            f"ruff {' '.join(command)} {path.name}:\n{process.stdout}{process.stderr}\n"
-            + path.read_text()
-        )
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_trap(case: Case, frameworks, ruff, tmp_path):
+def test_trap(case: Case, frameworks, lint, tmp_path):
     src, out = tmp_path / "model.py", tmp_path / "migrated.py"
     src.write_text(case.source)
     process = convert(src, out, case.entry, case.input_shapes, case.layout, case.style)
@@ -369,7 +338,7 @@ def test_trap(case: Case, frameworks, ruff, tmp_path):
     code = out.read_text()
     for expected in case.expect_code:
         assert expected in code, f"{expected!r} not in the migrated file:\n{code}"
-    check_lint(ruff, out)
+    lint(out)
 
     report = verify.verify(
         src, out, entry=case.entry, input_shapes=case.input_shapes, trials=TRIALS,
@@ -503,12 +472,12 @@ def run_with_weights(src: Path, dst: Path, entry: str, shape: str, tmp_path: Pat
     ],
     ids=["batchnorm2d", "batchnorm1d"],
 )
-def test_batchnorm_statistics_through_weights(layers, shape, frameworks, ruff, tmp_path):
+def test_batchnorm_statistics_through_weights(layers, shape, frameworks, lint, tmp_path):
     src, dst = tmp_path / "model.py", tmp_path / "migrated.py"
     src.write_text(seq(*layers))
     process = convert(src, dst, "model", (shape,))
     assert process.returncode == 0, process.stderr
-    check_lint(ruff, dst)
+    lint(dst)
 
     torch_out, keras_out = run_with_weights(src, dst, "model", shape, tmp_path)
     assert torch_out["y"].shape == keras_out["y"].shape

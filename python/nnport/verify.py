@@ -37,15 +37,7 @@ def verify(
         raise weights.ConversionError("--trials must be at least 1")
     options = weights.generated_options(dst)
     direction = weights.direction_to(options["to"])
-    plan = weights.weight_plan(
-        src,
-        direction.target,
-        options["layout"],
-        entry,
-        input_shapes,
-        options["style"],
-        options["lazy"],
-    )
+    plan = weights.plan_for_migrated(src, options, entry, input_shapes)
     entry = entry or plan["entry"]
     source, target = direction.source, direction.target
 

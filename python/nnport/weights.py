@@ -69,6 +69,21 @@ def weight_plan(
     return planlib.load(text)
 
 
+def plan_for_migrated(
+    src: str | os.PathLike, options: dict, entry: str | None, input_shapes: Sequence[str]
+) -> planlib.Plan:
+    """The weight plan from `src` to the file `generated_options` read `options` from."""
+    return weight_plan(
+        src,
+        options["to"],
+        options["layout"],
+        entry,
+        input_shapes,
+        options["style"],
+        options["lazy"],
+    )
+
+
 def generated_options(dst: str | os.PathLike) -> dict[str, str]:
     """The `--to` and `--layout` a migrated file was generated with.
 
@@ -266,15 +281,7 @@ def convert_weights(
         raise ConversionError(
             f"{dst} was migrated to {options['to']}, but the weights are {direction.source}"
         )
-    plan = weight_plan(
-        src,
-        direction.target,
-        options["layout"],
-        entry,
-        input_shapes,
-        options["style"],
-        options["lazy"],
-    )
+    plan = plan_for_migrated(src, options, entry, input_shapes)
     with tempfile.TemporaryDirectory(prefix="nnport-weights-") as workdir:
         produced = Path(workdir) / f"converted{direction.target_suffix}"
         convert_with_plan(plan, src, dst, src_weights, produced, entry or plan["entry"], workdir)

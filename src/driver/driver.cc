@@ -507,6 +507,30 @@ std::string keras_class_of(const catalog::OpDef& def) {
 }
 
 
+// A Linear fed (through elementwise ops) by a Flatten that flattens in the target's layout
+// (--layout native): the permute_rows step that re-indexes its weight's `axis` from the
+// source's flattening order to the target's (`to_target`: the target layout's permutation).
+std::optional<json> flatten_reorder(const pivot::Model& m, const std::map<int, const pivot::Node*>& producer,
+                                    const pivot::Node& linear, int axis, std::vector<int> (*to_target)(size_t)) {
+  int v = linear.inputs[0];
+  while (producer.count(v)) {
+    const pivot::Node* p = producer.at(v);
+    if (p->op == "flatten" || p->attrs.count("flattened_layout")) {
+      if (!p->attrs.count("flattened_layout")) return std::nullopt;
+      const auto& fs = m.value(p->inputs[0]).shape;
+      std::vector<long long> from_shape(fs.begin() + 1, fs.end());
+      std::vector<int> perm;
+      for (int x : to_target(fs.size()))
+        if (x > 0) perm.push_back(x - 1);
+      return json{{"op", "permute_rows"}, {"axis", axis}, {"from_shape", from_shape}, {"perm", perm}};
+    }
+    if (catalog::Catalog::get().op(p->op)->layout != catalog::LayoutRule::Elementwise || p->inputs.empty())
+      return std::nullopt;
+    v = p->inputs[0];
+  }
+  return std::nullopt;
+}
+
 // The inverse of a catalog weight rule's steps (applied in reverse order): how a Keras
 // tensor becomes the PyTorch tensor it was built from. `axis_shift` moves reorder axes
 // (a stacked tensor's rows are taken apart first).
@@ -580,25 +604,8 @@ json keras_to_torch_layers(const pivot::Model& m, const std::map<std::string, st
           }
           // a Linear after a channel-first Flatten (--layout native): its columns come in
           // another order than the Keras kernel's rows
-          if (n.op == "linear" && rule.name == "kernel") {
-            int v = n.inputs[0];
-            while (producer.count(v)) {
-              const pivot::Node* p = producer.at(v);
-              if (p->op == "flatten" || p->attrs.count("flattened_layout")) {
-                if (p->attrs.count("flattened_layout")) {
-                  const auto& fs = m.value(p->inputs[0]).shape;
-                  std::vector<long long> from_shape(fs.begin() + 1, fs.end());
-                  std::vector<int> perm;
-                  for (int x : passes::to_channels_first(fs.size()))
-                    if (x > 0) perm.push_back(x - 1);
-                  steps.push_back({{"op", "permute_rows"}, {"axis", 1}, {"from_shape", from_shape}, {"perm", perm}});
-                }
-                break;
-              }
-              if (cat.op(p->op)->layout != catalog::LayoutRule::Elementwise || p->inputs.empty()) break;
-              v = p->inputs[0];
-            }
-          }
+          if (n.op == "linear" && rule.name == "kernel")
+            if (auto step = flatten_reorder(m, producer, n, 1, passes::to_channels_first)) steps.push_back(*step);
           tensors.push_back({{"name", name},
                              {"shape", shapes.at(name)},
                              {"from", json::array({prefix + rule.name})},
@@ -730,26 +737,8 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
               for (auto& st : steps)
                 if (st["op"] == "reorder_blocks") st["axis"] = 1;
             // a Dense after a channel-last Flatten: its input rows come in another order
-            if (n.op == "linear" && rule.name == "kernel") {
-              int v = n.inputs[0];
-              while (producer.count(v)) {
-                const pivot::Node* p = producer[v];
-                const auto* pd = cat.op(p->op);
-                if (p->op == "flatten" || p->attrs.count("flattened_layout")) {
-                  auto it = p->attrs.find("flattened_layout");
-                  if (it != p->attrs.end()) {
-                    const auto& fs = m.value(p->inputs[0]).shape;
-                    std::vector<long long> from_shape(fs.begin() + 1, fs.end());
-                    std::vector<int> perm;
-                    for (int x : passes::to_channels_last(fs.size())) if (x > 0) perm.push_back(x - 1);
-                    steps.push_back({{"op", "permute_rows"}, {"axis", 0}, {"from_shape", from_shape}, {"perm", perm}});
-                  }
-                  break;
-                }
-                if (pd->layout != catalog::LayoutRule::Elementwise || p->inputs.empty()) break;
-                v = p->inputs[0];
-              }
-            }
+            if (n.op == "linear" && rule.name == "kernel")
+              if (auto step = flatten_reorder(m, producer, n, 0, passes::to_channels_last)) steps.push_back(*step);
             tensors.push_back({{"name", (bidir ? std::string(dir == "_reverse" ? "backward/" : "forward/") : "") + rule.name},
                                {"shape", shape},
                                {"from", from},

@@ -84,6 +84,31 @@ int GraphBuilder::tensor_id(Interpreter& in, const ValuePtr& v, syntax::Expr* at
   in.unresolved(v, at, "a tensor operand");
 }
 
+ValuePtr GraphBuilder::call_sequential(Interpreter& in, const pivot::LayerPtr& container, ValuePtr x,
+                                       syntax::Expr* call) {
+  for (size_t i = 0; i < container->children.size(); ++i) {
+    const auto& child = container->children[i].second;
+    evaluate::Args a;
+    a.positional = {x};
+    a.positional_exprs = {nullptr};
+    std::string saved_parent = chain_parent_;
+    int saved_index = chain_index_;
+    bool submodel = child->op == "submodel";  // a user class instance runs its own forward
+    chain_parent_ = submodel ? "" : container->path;
+    chain_index_ = submodel ? -1 : static_cast<int>(i);
+    try {
+      x = submodel ? in.call(instance_of(child.get()), a, call) : call_layer(in, evaluate::layer(child), a, call);
+    } catch (...) {
+      chain_parent_ = saved_parent;
+      chain_index_ = saved_index;
+      throw;
+    }
+    chain_parent_ = saved_parent;
+    chain_index_ = saved_index;
+  }
+  return x;
+}
+
 ValuePtr GraphBuilder::tensor_binop(Interpreter& in, const std::string& op, const ValuePtr& a, const ValuePtr& b,
                                     syntax::Expr* at) {
   static const std::map<std::string, std::string> ops = {{"+", "add"}, {"-", "sub"}, {"*", "mul"}, {"neg", "mul"}};

@@ -36,6 +36,10 @@ class GraphBuilder : public evaluate::Frontend {
   // Marks a tensor-operator expression as the site of the node just added.
   void annotate_op(syntax::Expr* at, const std::string& op);
   int tensor_id(evaluate::Interpreter& in, const evaluate::ValuePtr& v, syntax::Expr* at);
+  // Calls a sequential container's children one after the other on `x`; the nodes record
+  // the container and the child's index (so backends can write the container back).
+  evaluate::ValuePtr call_sequential(evaluate::Interpreter& in, const pivot::LayerPtr& container, evaluate::ValuePtr x,
+                                     syntax::Expr* call);
 
   pivot::Program& program_;
   pivot::Model& model_;

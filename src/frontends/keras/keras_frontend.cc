@@ -550,22 +550,7 @@ ValuePtr KerasFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
            k == "mask" ? "masking has no PyTorch equivalent nnport can write" : "");
   if (l->op == "sequential") {
     if (args.positional.size() != 1) fail(call->loc, "a Sequential model takes one input");
-    ValuePtr x = args.positional[0];
-    for (size_t i = 0; i < l->children.size(); ++i) {
-      const auto& child = l->children[i].second;
-      Args a;
-      a.positional = {x};
-      a.positional_exprs = {nullptr};
-      std::string saved_parent = chain_parent_;
-      int saved_index = chain_index_;
-      chain_parent_ = child->op == "submodel" ? "" : l->path;
-      chain_index_ = child->op == "submodel" ? -1 : static_cast<int>(i);
-      if (child->op == "submodel") x = in.call(instance_of(child.get()), a, call);
-      else x = call_layer(in, evaluate::layer(child), a, call);
-      chain_parent_ = saved_parent;
-      chain_index_ = saved_index;
-    }
-    return x;
+    return call_sequential(in, l, args.positional[0], call);
   }
   if (l->op == "submodel") return in.call(instance_of(l.get()), args, call);
   if (l->op == "functional") fail(call->loc, "calling a functional model inside another model is not supported yet",

@@ -421,27 +421,7 @@ ValuePtr TorchFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
   const pivot::LayerPtr& l = lv->layer;
   if (l->op == "sequential") {
     if (args.positional.size() != 1) fail(call->loc, "nn.Sequential takes one input");
-    ValuePtr x = args.positional[0];
-    for (size_t i = 0; i < l->children.size(); ++i) {
-      const auto& child = l->children[i].second;
-      Args a;
-      a.positional = {x};
-      a.positional_exprs = {nullptr};
-      std::string saved_parent = chain_parent_;
-      int saved_index = chain_index_;
-      chain_parent_ = l->path;
-      chain_index_ = static_cast<int>(i);
-      if (child->op == "submodel") {
-        chain_parent_.clear();
-        chain_index_ = -1;
-        x = in.call(instance_of(child.get()), a, call);
-      } else {
-        x = call_layer(in, evaluate::layer(child), a, call);
-      }
-      chain_parent_ = saved_parent;
-      chain_index_ = saved_index;
-    }
-    return x;
+    return call_sequential(in, l, args.positional[0], call);
   }
   if (l->op == "submodel") return in.call(instance_of(l.get()), args, call);
   if (l->op == "module_list" || l->op == "module_dict")
