@@ -244,6 +244,14 @@ void infer_node_impl(pivot::Model& m, pivot::Node& n) {
       out.push_back(d == -2 ? -1 : d);
       if (d >= 0) known *= d;
     }
+    if (infer_at < 0 && !target.empty() && !target[0].is_int()) {  // (batch, d1, d2, ...)
+      long long want = 1, have = 1;
+      for (size_t i = 1; i < target.size(); ++i) want *= target[i].is_int() ? target[i].as_int() : -1;
+      for (size_t i = 1; i < x.size(); ++i) have = (x[i] < 0 || have < 0) ? -1 : have * x[i];
+      if (want > 0 && have > 0 && want != have)
+        fail(n.loc, fmt::format("cannot reshape {} elements per sample into {}", have, pivot::to_python(get(a, "shape"))),
+             "the new shape must hold as many elements as the input");
+    }
     if (infer_at >= 0) {
       // the batch axis is unknown: infer from the non-batch part when the first entry is the batch
       long long rest = 1;

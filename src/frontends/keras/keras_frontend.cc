@@ -327,8 +327,12 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
       AttrList pads;
       std::vector<Attr> per_axis;
       if (value.is_int()) per_axis.assign(rank, value);
+      else if (rank == 1 && value.as_list().size() == 2 && value.as_list()[0].is_int())
+        per_axis = {value};  // ZeroPadding1D((before, after))
       else per_axis = value.as_list();
-      if ((int)per_axis.size() != rank) fail(here(a)->loc, "padding must give one entry per spatial axis");
+      if ((int)per_axis.size() != rank)
+        fail(here(a)->loc, "padding must give one entry per spatial axis",
+             "give an int, one int per axis, or a (before, after) pair per axis");
       for (const auto& p : per_axis) {
         if (p.is_int()) pads.push_back(Attr(AttrList{p, p}));
         else pads.push_back(p);
@@ -429,7 +433,7 @@ ValuePtr KerasFrontend::input(Interpreter& in, Args& args, syntax::Expr* call) {
   if (ValuePtr n = kw("name", 5); n && n->kind == Kind::Str) s.name = n->text;
   pivot::Shape full{-1};
   full.insert(full.end(), s.dims.begin(), s.dims.end());
-  int v = model_.new_value(full, s.name.empty() ? "input" : s.name);
+  int v = model_.new_value(full, s.name.empty() ? "inputs" : s.name);
   if (!s.dtype.empty()) model_.value(v).dtype = s.dtype;
   if (full.size() >= 3) model_.value(v).source_layout = pivot::Layout::ChannelsLast;
   symbolic_inputs_[v] = s;
