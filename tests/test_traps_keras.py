@@ -141,6 +141,31 @@ RECURRENT = dedent(
 # Bidirectional with return_sequences=False: the backward direction's output is the one at
 # the first step (where it ends), merged by concatenation or by sum. return_state=True gives
 # the last output and the final h and c, all used.
+# The layers no other case has: 3-D convolution and pooling, Reshape and Permute (helper
+# modules in PyTorch), ZeroPadding1D/2D (PyTorch's pads are last axis first), Multiply and
+# Subtract (operators), global pooling over 1-D and 2-D; three outputs.
+LAYER_ZOO = dedent(
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(6, 6, 6, 2))
+    x = layers.Conv3D(4, 3, padding="same", activation="relu")(inputs)
+    x = layers.MaxPooling3D(2)(x)
+    x = layers.AveragePooling3D(1)(x)
+    x = layers.Reshape((9, 12))(x)
+    y = layers.ZeroPadding1D((1, 2))(x)
+    y = layers.Conv1D(5, 3)(y)
+    z = layers.Dense(9)(layers.Permute((2, 1))(x))
+    m = layers.Multiply()([z, z])
+    w = layers.Reshape((12, 9, 1))(layers.Permute((2, 1))(m))
+    w = layers.ZeroPadding2D(((1, 0), (2, 1)))(w)
+    w = layers.GlobalMaxPooling2D()(w)
+    outputs = [layers.GlobalAveragePooling1D()(y), w, layers.Subtract()([z, m])]
+    model = keras.Model(inputs, outputs)
+    """
+)
+
 # GRU(reset_after=False): the reset gate before the recurrent product, which nn.GRU
 # does not do; with a bidirectional wrapper and without biases.
 GRU_RESET_BEFORE = dedent(
@@ -252,6 +277,12 @@ CASES = [
         for layout in ("keep", "native")
     ),
     Case("recurrent", RECURRENT, ("7,6",), entry="Net()"),
+    Case(
+        "layer-zoo",
+        LAYER_ZOO,
+        warnings=(FUNCTIONAL_WARNING,),
+        expect_code=("nn.ZeroPad1d((1, 2))", "nn.ZeroPad2d((2, 1, 1, 0))", "Reshape(9, 12)"),
+    ),
     Case(
         "gru-reset-before",
         GRU_RESET_BEFORE,
