@@ -76,6 +76,10 @@ LayoutPlan assign_layouts(pivot::Model& m, Layout native, bool keep) {
       int v = n.inputs[i];
       const auto& val = m.value(v);
       Layout have = held[v];
+      // a channel op reads its input by its framework's convention, whatever made the
+      // tensor (`x.permute(0, 2, 1)` before an nn.Conv1d is channel-first)
+      if (have == Layout::Any && def->layout == catalog::LayoutRule::Channels && val.shape.size() >= 3)
+        have = m.framework == "keras" ? Layout::ChannelsLast : Layout::ChannelsFirst;
       if (have == Layout::Any || want == Layout::Any || have == want || val.shape.size() < 3) return;
       n.input_permutations[i] =
           want == Layout::ChannelsLast ? to_channels_last(val.shape.size()) : to_channels_first(val.shape.size());

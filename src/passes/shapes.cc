@@ -99,6 +99,10 @@ void infer_node_impl(pivot::Model& m, pivot::Node& n) {
   };
   Shape x = n.inputs.empty() ? Shape{} : in(0).shape;
   Layout layout = n.inputs.empty() ? Layout::Any : in(0).source_layout;
+  // A channel op reads (and writes) its framework's convention whatever made its input
+  // (`x.permute(0, 2, 1)` into an nn.Conv1d is channel-first).
+  if (layout == Layout::Any && def->layout == catalog::LayoutRule::Channels && x.size() >= 3)
+    layout = m.framework == "keras" ? Layout::ChannelsLast : Layout::ChannelsFirst;
   for (int o : n.outputs) m.value(o).source_layout = layout;
   const std::string& op = n.op;
   int rank = def->rank;

@@ -176,7 +176,7 @@ ValuePtr TorchFrontend::known_class(const std::string& name, const std::vector<V
   if ((name == "KerasLSTM" && has_base("torch.nn.LSTM")) || (name == "KerasGRU" && has_base("torch.nn.GRU")) ||
       name == "KerasGRUResetBefore" || (name == "GRUResetBefore" && has_base("torch.nn.GRU")) ||
       (name == "KerasSimpleRNN" && has_base("torch.nn.RNN")) ||
-      ((name == "Permute" || name == "Reshape") && has_base("torch.nn.Module")))
+      ((name == "Permute" || name == "Reshape") && has_base("torch.nn.Module")) || name == "KerasRecurrent")
     return evaluate::api("nnport.torch." + name);
   return nullptr;
 }
@@ -184,6 +184,9 @@ ValuePtr TorchFrontend::known_class(const std::string& name, const std::vector<V
 // KerasLSTM(...): an nn.LSTM with Keras's outputs (return_sequences, return_state,
 // merge_mode); Permute(*dims), Reshape(*shape): the tensor operations as modules.
 ValuePtr TorchFrontend::nnport_helper(Interpreter& in, const std::string& name, Args& args, syntax::Expr* call) {
+  if (name == "KerasRecurrent" || name == "GRUResetBefore")
+    fail(call->loc, fmt::format("`{}` is a base class of nnport's recurrent helpers", name),
+         "use KerasLSTM, KerasGRU, KerasSimpleRNN or KerasGRUResetBefore");
   if (name == "Permute" || name == "Reshape") {
     auto l = std::make_shared<pivot::Layer>();
     l->op = name == "Permute" ? "permute" : "reshape";
