@@ -389,3 +389,25 @@ TEST(KerasBackend, DISABLED_SequentialAddModuleBecomesAdd) {
 
 }  // namespace
 }  // namespace nnport
+
+namespace nnport {
+namespace {
+
+// A channel op reads its input by PyTorch's convention even when a tensor operation made
+// it: `x.permute(0, 2, 1)` into an nn.Conv1d is channel-first, so Keras's Conv1D gets it
+// transposed back (found migrating a Keras -> PyTorch file back).
+TEST(KerasBackend, PermuteIntoConvolutionIsReadChannelFirst) {
+  Options o;
+  o.to = "keras";
+  o.input_shapes.push_back(parse_input_spec("10,4"));
+  Result r = convert("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+                     "        super().__init__()\n        self.conv = nn.Conv1d(4, 8, 3)\n\n"
+                     "    def forward(self, x):\n        return self.conv(x.permute(0, 2, 1))\n",
+                     "model.py", o);
+  ASSERT_TRUE(r.ok) << r.rendered_diagnostics;
+  EXPECT_NE(r.output.find("self.conv(ops.transpose(ops.transpose(x, (0, 2, 1)), (0, 2, 1)))"), std::string::npos)
+      << r.output;
+}
+
+}  // namespace
+}  // namespace nnport
