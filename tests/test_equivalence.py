@@ -160,3 +160,17 @@ def test_weights_command_writes_keras_weights(frameworks, examples_dir, run_nnpo
 
     process = run_nnport("weights", src, out, pt, "-o", tmp_path / "lstm.h5", *shape)
     assert process.returncode == 2 and ".weights.h5" in process.stderr
+
+
+def test_lazy_modules_without_an_input_shape(frameworks, lint, examples_dir, run_nnport, tmp_path):
+    """`--lazy` with no input shape anywhere: PyTorch's lazy modules infer the sizes, the
+    layout permutes still go where the convolutions' rank says, and the weights copy."""
+    src, out = examples_dir / "keras/cifar_cnn_subclass.py", tmp_path / "lazy.py"
+    process = run_nnport("convert", src, "--to", "torch", "--lazy", "-o", out)
+    assert process.returncode == 0, process.stderr
+    code = out.read_text()
+    assert "nn.LazyConv2d(32, (3, 3))" in code and "nn.LazyLinear(64)" in code, code
+    assert "inputs.permute(0, 3, 1, 2)" in code, code
+    lint(out)
+    report = verify.verify(src, out, "CifarCNN()", ("32,32,3",), trials=TRIALS, tolerance=TOLERANCE)
+    assert report["ok"], verify.format_table(report)

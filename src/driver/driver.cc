@@ -331,6 +331,21 @@ std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& fi
         for (const auto& input : m.inputs)
           if (n.inputs[0] == input.value && m.value(input.value).dtype.rfind("float", 0) == 0)
             m.value(input.value).dtype = "int64";
+  // An input whose shape nothing states still has the rank its first convolution or
+  // pooling implies (sizes unknown): enough for the layout pass to place its permutes.
+  for (const auto& input : m.inputs) {
+    auto& v = m.value(input.value);
+    if (!v.shape.empty()) continue;
+    for (const auto& n : m.nodes) {
+      if (n.inputs.empty() || n.inputs[0] != input.value) continue;
+      const auto* def = catalog::Catalog::get().op(n.op);
+      if (def->layout == catalog::LayoutRule::Channels && def->rank > 0) {
+        v.shape.assign(def->rank + 2, -1);
+        v.source_layout = image_layout;
+      }
+      break;
+    }
+  }
   passes::infer_shapes(m);
   pivot::verify(m);
   return a;
