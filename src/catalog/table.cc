@@ -349,6 +349,8 @@ void add_misc(std::vector<OpDef>& ops) {
            {"transpose", LayoutRule::Opaque, {{"dim0", Attr()}, {"dim1", Attr()}}, "Swap two axes."},
            {"getitem", LayoutRule::Opaque, {{"index", Attr()}}, "Indexing and slicing."},
            {"mean", LayoutRule::Opaque, {{"dim", Attr()}, {"keepdim", Attr(false)}}, "Mean over axes."},
+           {"pad", LayoutRule::Opaque, {{"pads", Attr()}, {"value", Attr()}},
+            "Constant padding of the last axes (PyTorch order: last axis first, before and after)."},
        }) {
     OpDef d;
     d.id = o.id;
@@ -366,6 +368,7 @@ void add_misc(std::vector<OpDef>& ops) {
     if (d.id == "reshape") d.torch = {sig({"torch.reshape"}, "input, shape", true)};
     if (d.id == "permute") d.torch = {sig({"torch.permute"}, "input, dims", true)};
     if (d.id == "transpose") d.torch = {sig({"torch.transpose", "torch.Tensor.transpose"}, "input, dim0, dim1", true)};
+    if (d.id == "pad") d.torch = {sig({"torch.nn.functional.pad"}, "input, pad:pads, mode='constant'!, value=None", true)};
   }
 }
 

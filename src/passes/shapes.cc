@@ -353,6 +353,16 @@ void infer_node_impl(pivot::Model& m, pivot::Node& n) {
     set(0, out);
     return;
   }
+  if (op == "pad") {
+    auto pads = get(a, "pads").as_ints();
+    Shape out = x;
+    for (size_t i = 0; 2 * i + 1 < pads.size() && i < x.size(); ++i) {
+      long long& d = out[x.size() - 1 - i];
+      if (d >= 0) d += pads[2 * i] + pads[2 * i + 1];
+    }
+    set(0, out);
+    return;
+  }
   if (op == "add" || op == "sub" || op == "mul") {
     Shape out = x;
     for (size_t i = 1; i < n.inputs.size(); ++i) {

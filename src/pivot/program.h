@@ -19,6 +19,9 @@ struct Site {
   std::string op;
   std::vector<LayerPtr> layers;  // constructor sites: the layers built here
   std::vector<int> nodes;        // graph nodes created here (module calls, tensor ops)
+  // a call a frontend folded into the layer it feeds (`F.pad` before a convolution that
+  // now pads itself): backends write its first argument in its place
+  bool folded = false;
 };
 
 struct Program {

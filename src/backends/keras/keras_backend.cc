@@ -806,6 +806,8 @@ class Emitter {
 
   ExprPtr translate(const ExprPtr& e, Ctx& ctx) {
     if (!e) return nullptr;
+    if (const pivot::Site* st = site(e.get()); st && st->folded && !e->args.empty())
+      return translate(e->args[0].value, ctx);  // an F.pad the convolution it feeds absorbed
     if (e->pivot) {
       const auto* def = catalog::Catalog::get().op(e->pivot->op);
       if (def && def->kind == "container") return translate_container(e, ctx);

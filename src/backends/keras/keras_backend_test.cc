@@ -411,3 +411,30 @@ TEST(KerasBackend, PermuteIntoConvolutionIsReadChannelFirst) {
 
 }  // namespace
 }  // namespace nnport
+
+namespace nnport {
+namespace {
+
+// `conv(F.pad(x, (0, 1, 0, 1)))` with exactly TensorFlow's 'same' pads (what nnport writes
+// for a Keras stride-2 'same' convolution) is a 'same' convolution again; other pads are not.
+TEST(KerasBackend, PaddingThatIsTensorFlowsSameFoldsIntoTheConvolution) {
+  auto migrate = [](const std::string& pads) {
+    Options o;
+    o.to = "keras";
+    o.input_shapes.push_back(parse_input_spec("1,28,28"));
+    return convert("import torch.nn as nn\nimport torch.nn.functional as F\n\n\nclass Net(nn.Module):\n"
+                   "    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(1, 4, 3, stride=2)\n\n"
+                   "    def forward(self, x):\n        return self.conv(F.pad(x, " + pads + "))\n",
+                   "model.py", o);
+  };
+  Result same = migrate("(0, 1, 0, 1)");
+  ASSERT_TRUE(same.ok) << same.rendered_diagnostics;
+  EXPECT_NE(same.output.find("layers.Conv2D(4, 3, strides=2, padding=\"same\")"), std::string::npos) << same.output;
+  EXPECT_EQ(same.output.find("pad"), same.output.find("padding=\"same\"")) << same.output;
+  Result other = migrate("(1, 1, 1, 1)");
+  EXPECT_FALSE(other.ok);
+  EXPECT_NE(other.rendered_diagnostics.find("model.py:11:"), std::string::npos) << other.rendered_diagnostics;
+}
+
+}  // namespace
+}  // namespace nnport

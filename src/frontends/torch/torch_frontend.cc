@@ -447,6 +447,7 @@ ValuePtr TorchFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
     outputs = !state ? 1 : l->op == "lstm" ? 3 : 2;
     if (state && l->attrs["bidirectional"].as_bool()) outputs = outputs * 2 - 1;
   }
+  fold_same_padding(l, inputs, call);
   // a layer chained by a container is reported at its own constructor
   bool chained = !chain_parent_.empty() || chain_index_ >= 0;
   auto outs = append_node("call", l->op, l->path, {}, inputs, outputs, call, chained ? l->loc : call->loc);
@@ -458,6 +459,48 @@ ValuePtr TorchFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
     return evaluate::list(items);
   }
   return package_outputs(l->op, outs);
+}
+
+// `conv(F.pad(x, (0, 1, 0, 1)))` where the pads are exactly what TensorFlow's
+// padding="same" adds for this convolution and input (what nnport writes for a Keras
+// 'same' convolution with a stride): the convolution pads 'same' and the F.pad folds away.
+void TorchFrontend::fold_same_padding(const pivot::LayerPtr& l, std::vector<int>& inputs, syntax::Expr* call) {
+  bool conv = l->op.rfind("conv", 0) == 0;
+  bool folded_before = folded_.count(l.get()) > 0;
+  const pivot::Node* pad = !model_.nodes.empty() && inputs.size() == 1 && model_.nodes.back().op == "pad" &&
+                                   model_.nodes.back().outputs[0] == inputs[0]
+                               ? &model_.nodes.back()
+                               : nullptr;
+  auto refuse = [&] {
+    if (folded_before)
+      fail(call->loc, "this convolution is called both after an F.pad nnport folds and without it",
+           "pad the same way before every call");
+  };
+  if (!conv || !pad || l->attrs["padding_type"] != Attr("explicit") || passes::expand(l->attrs["padding_amount"], 1, 0) != std::vector<long long>{0})
+    return refuse();
+  Attr value = pad->attrs.count("value") ? pad->attrs.at("value") : Attr();
+  if (!value.is_none() && value.as_number() != 0.0) return refuse();
+  const auto& x = model_.value(pad->inputs[0]).shape;
+  int rank = catalog::Catalog::get().op(l->op)->rank;
+  auto pads = pad->attrs.at("pads").as_ints();
+  if ((int)x.size() != rank + 2 || (int)pads.size() != 2 * rank) return refuse();
+  auto k = passes::expand(l->attrs["kernel_dim"], rank, 1), s = passes::expand(l->attrs["stride_dim"], rank, 1),
+       d = passes::expand(l->attrs["dilation"], rank, 1);
+  for (int i = 0; i < rank; ++i) {
+    long long in = x[2 + i];
+    if (in < 0) return refuse();
+    long long out = (in + s[i] - 1) / s[i];
+    long long total = std::max((out - 1) * s[i] + d[i] * (k[i] - 1) + 1 - in, 0LL);
+    const long long* p = &pads[2 * (rank - 1 - i)];  // last axis first
+    if (p[0] != total / 2 || p[1] != total - total / 2) return refuse();
+  }
+  l->attrs["padding_type"] = Attr("same");
+  folded_.insert(l.get());
+  inputs[0] = pad->inputs[0];
+  program_.sites[pad->site].folded = true;
+  auto& site_nodes = program_.sites[pad->site].nodes;
+  site_nodes.erase(std::remove(site_nodes.begin(), site_nodes.end(), pad->id), site_nodes.end());
+  model_.nodes.pop_back();
 }
 
 ValuePtr TorchFrontend::tensor_attribute(Interpreter& in, const ValuePtr& t, const std::string& name, syntax::Expr* at) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 
 #include "catalog/catalog.h"
 #include "evaluate/interpreter.h"
@@ -45,6 +46,8 @@ class TorchFrontend : public GraphBuilder {
                               pivot::Attrs attrs, std::vector<int> inputs, size_t outputs, syntax::Expr* call);
   evaluate::ValuePtr nnport_helper(evaluate::Interpreter& in, const std::string& name, evaluate::Args& args,
                                    syntax::Expr* call);
+  void fold_same_padding(const pivot::LayerPtr& l, std::vector<int>& inputs, syntax::Expr* call);
+  std::set<const pivot::Layer*> folded_;  // convolutions that absorbed an F.pad
   evaluate::ValuePtr package_outputs(const std::string& op, const std::vector<int>& outs);
   evaluate::ValuePtr construct(evaluate::Interpreter& in, const std::string& qualified, const catalog::OpDef& def,
                                const catalog::Signature& sig, evaluate::Args& args, syntax::Expr* call);
