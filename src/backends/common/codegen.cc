@@ -96,6 +96,18 @@ StmtPtr comment_stmt(const std::string& text) {
   return s;
 }
 
+std::string attribute_base(const std::string& op) {
+  static const std::map<std::string, std::string> kShortNames = {
+      {"linear", "fc"},          {"conv1d", "conv"},          {"conv2d", "conv"},       {"conv3d", "conv"},
+      {"maxpool1d", "pool"},     {"maxpool2d", "pool"},       {"maxpool3d", "pool"},    {"avgpool1d", "pool"},
+      {"avgpool2d", "pool"},     {"avgpool3d", "pool"},       {"batchnorm1d", "bn"},    {"batchnorm2d", "bn"},
+      {"batchnorm3d", "bn"},     {"adaptive_avgpool2d", "avgpool"}, {"adaptive_maxpool2d", "maxpool"},
+      {"global_avgpool1d", "pool"}, {"global_avgpool2d", "pool"}, {"global_maxpool1d", "pool"},
+      {"global_maxpool2d", "pool"}, {"layernorm", "norm"},     {"sequential", "block"}};
+  auto it = kShortNames.find(op);
+  return it == kShortNames.end() ? op : it->second;
+}
+
 namespace {
 std::string source_lines(const Stmt& s, const std::string& t) {
   size_t b = s.loc.begin, e = std::min<size_t>(s.loc.end, t.size());

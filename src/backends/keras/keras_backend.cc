@@ -1430,12 +1430,7 @@ class Emitter {
     for (size_t i = 0; i < elements.size(); ++i) {
       const auto& child = root->children[i].second;
       std::string base = child->op;
-      static const std::map<std::string, std::string> short_names = {
-          {"linear", "fc"}, {"conv1d", "conv"}, {"conv2d", "conv"}, {"conv3d", "conv"}, {"maxpool1d", "pool"},
-          {"maxpool2d", "pool"}, {"maxpool3d", "pool"}, {"avgpool1d", "pool"}, {"avgpool2d", "pool"},
-          {"avgpool3d", "pool"}, {"batchnorm1d", "bn"}, {"batchnorm2d", "bn"}, {"batchnorm3d", "bn"},
-          {"adaptive_avgpool2d", "avgpool"}, {"adaptive_maxpool2d", "maxpool"}, {"sequential", "block"}};
-      if (short_names.count(base)) base = short_names.at(base);
+      base = attribute_base(base);
       std::string name = root->children[i].first;
       if (std::isdigit((unsigned char)name[0])) name = base + std::to_string(++counters[base]);
       ExprPtr e;

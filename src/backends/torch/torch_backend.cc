@@ -36,15 +36,6 @@ const std::set<std::string> kIdentityAttrs = {"out_features", "out_channels", "k
                                               "groups",       "hidden_size",  "num_embeddings", "embedding_dim",
                                               "rate",         "eps",          "negative_slope", "alpha"};
 
-// Short attribute names for layers of a Sequential that becomes a class.
-const std::map<std::string, std::string> kShortNames = {
-    {"linear", "fc"},        {"conv1d", "conv"},       {"conv2d", "conv"},     {"conv3d", "conv"},
-    {"maxpool1d", "pool"},   {"maxpool2d", "pool"},    {"maxpool3d", "pool"},  {"avgpool1d", "pool"},
-    {"avgpool2d", "pool"},   {"avgpool3d", "pool"},    {"batchnorm1d", "bn"},  {"batchnorm2d", "bn"},
-    {"batchnorm3d", "bn"},   {"global_avgpool1d", "pool"}, {"global_avgpool2d", "pool"},
-    {"global_maxpool1d", "pool"}, {"global_maxpool2d", "pool"}, {"layernorm", "norm"}, {"sequential", "block"},
-    {"embedding", "embedding"}, {"dropout", "dropout"}, {"flatten", "flatten"}, {"lstm", "lstm"}, {"gru", "gru"},
-    {"rnn", "rnn"}};
 
 // Helper modules written into the generated file when needed.
 const std::map<std::string, std::string> kHelperSources = {
@@ -1446,7 +1437,7 @@ class TorchEmitter {
   std::string attribute_name(const LayerPtr& l, std::map<std::string, int>& counters) {
     std::string name = l->path;
     if (name.empty() || std::isdigit((unsigned char)name[0])) {
-      std::string base = kShortNames.count(l->op) ? kShortNames.at(l->op) : l->op;
+      std::string base = attribute_base(l->op);
       int k = ++counters[base];
       // conv1, conv2, fc1 ... but flatten, dropout (then dropout2) for layers named after their op
       name = base == l->op && k == 1 ? base : base + std::to_string(k);

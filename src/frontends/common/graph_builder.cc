@@ -84,6 +84,19 @@ int GraphBuilder::tensor_id(Interpreter& in, const ValuePtr& v, syntax::Expr* at
   in.unresolved(v, at, "a tensor operand");
 }
 
+size_t GraphBuilder::keras_recurrent_outputs(pivot::Layer& l) {
+  if (!l.attrs["return_state"].as_bool()) return 1;
+  size_t n = l.op == "lstm" ? 3 : 2;
+  return l.attrs["bidirectional"].as_bool() ? n * 2 - 1 : n;
+}
+
+ValuePtr GraphBuilder::keras_outputs_value(const std::vector<int>& outs) {
+  if (outs.size() == 1) return evaluate::tensor(outs[0]);
+  std::vector<ValuePtr> items;
+  for (int o : outs) items.push_back(evaluate::tensor(o));
+  return evaluate::list(items);
+}
+
 ValuePtr GraphBuilder::call_sequential(Interpreter& in, const pivot::LayerPtr& container, ValuePtr x,
                                        syntax::Expr* call) {
   for (size_t i = 0; i < container->children.size(); ++i) {

@@ -36,6 +36,11 @@ class GraphBuilder : public evaluate::Frontend {
   // Marks a tensor-operator expression as the site of the node just added.
   void annotate_op(syntax::Expr* at, const std::string& op);
   int tensor_id(evaluate::Interpreter& in, const evaluate::ValuePtr& v, syntax::Expr* at);
+  // Keras's recurrent outputs (the sequence or last step, then the final states with
+  // return_state, forward and backward for Bidirectional): how many a call produces, and
+  // the value the call returns (a tensor, or a list with the states).
+  static size_t keras_recurrent_outputs(pivot::Layer& l);
+  static evaluate::ValuePtr keras_outputs_value(const std::vector<int>& outs);
   // Calls a sequential container's children one after the other on `x`; the nodes record
   // the container and the child's index (so backends can write the container back).
   evaluate::ValuePtr call_sequential(evaluate::Interpreter& in, const pivot::LayerPtr& container, evaluate::ValuePtr x,

@@ -598,16 +598,11 @@ ValuePtr KerasFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
     scratch_root_->children.emplace_back(base, l);
   }
   bool recurrent = l->op == "lstm" || l->op == "gru" || l->op == "rnn";
-  bool state = recurrent && l->attrs["return_state"].as_bool();
-  size_t outputs = !state ? 1 : l->op == "lstm" ? 3 : 2;
-  if (state && l->attrs["bidirectional"].as_bool()) outputs = outputs * 2 - 1;  // forward and backward states
+  size_t outputs = recurrent ? keras_recurrent_outputs(*l) : 1;
   bool chained = !chain_parent_.empty() || chain_index_ >= 0;
   auto outs = append_node("call", l->op, l->path, {}, inputs, outputs, call, chained ? l->loc : call->loc);
   functional_layers_[model_.nodes.back().id] = l;
-  if (!state) return evaluate::tensor(outs[0]);
-  std::vector<ValuePtr> items;
-  for (int o : outs) items.push_back(evaluate::tensor(o));
-  return evaluate::list(items);
+  return keras_outputs_value(outs);
 }
 
 ValuePtr KerasFrontend::functional_op(Interpreter& in, const catalog::OpDef& def, const catalog::Signature& sig,

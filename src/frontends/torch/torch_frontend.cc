@@ -442,22 +442,13 @@ ValuePtr TorchFrontend::call_layer(Interpreter& in, const ValuePtr& lv, Args& ar
   }
   size_t outputs = l->op == "lstm" ? 3 : (l->op == "gru" || l->op == "rnn") ? 2 : 1;
   bool keras_convention = l->attrs.count("return_sequences") > 0;  // nnport's KerasLSTM helpers
-  if (keras_convention) {
-    bool state = l->attrs["return_state"].as_bool();
-    outputs = !state ? 1 : l->op == "lstm" ? 3 : 2;
-    if (state && l->attrs["bidirectional"].as_bool()) outputs = outputs * 2 - 1;
-  }
+  if (keras_convention) outputs = keras_recurrent_outputs(*l);
   fold_same_padding(l, inputs, call);
   // a layer chained by a container is reported at its own constructor
   bool chained = !chain_parent_.empty() || chain_index_ >= 0;
   auto outs = append_node("call", l->op, l->path, {}, inputs, outputs, call, chained ? l->loc : call->loc);
   model_.nodes.back().loc = l->loc;
-  if (keras_convention) {
-    if (outs.size() == 1) return evaluate::tensor(outs[0]);
-    std::vector<ValuePtr> items;
-    for (int o : outs) items.push_back(evaluate::tensor(o));
-    return evaluate::list(items);
-  }
+  if (keras_convention) return keras_outputs_value(outs);
   return package_outputs(l->op, outs);
 }
 
