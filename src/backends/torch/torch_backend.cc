@@ -1577,27 +1577,42 @@ class TorchEmitter {
     return chain_modules(loc, ctx);
   }
 
+  // A tensor operation of the chain (`ops.reshape(x, (-1, 9216))`, `tf.nn.relu(x)`) as the
+  // layer whose module computes it: a reshape to (batch, features) is a Flatten.
+  LayerPtr op_as_layer(const pivot::Node& n) {
+    auto l = std::make_shared<pivot::Layer>();
+    l->op = n.op;
+    l->attrs = n.attrs;
+    l->input_shape = M.value(n.inputs[0]).shape;
+    l->output_shape = M.value(n.outputs[0]).shape;
+    if ((n.op == "reshape" || n.op == "flatten") && l->output_shape.size() == 2) {
+      l->op = "flatten";
+      l->attrs.clear();
+    }
+    return l;
+  }
+
   std::vector<ExprPtr> chain_modules(const Location& loc, const Ctx& ctx) {
     int prev = M.inputs.size() == 1 ? M.inputs[0].value : -1;
     std::vector<ExprPtr> out;
     for (const auto& n : M.nodes) {
-      if (n.kind != "call" || n.inputs.size() != 1 || n.inputs[0] != prev || n.outputs.size() != 1)
+      if (n.inputs.size() != 1 || n.inputs[0] != prev || n.outputs.size() != 1)
         fail(n.loc.known() ? n.loc : loc, "--style sequential needs a model whose layers form one chain",
              "this model branches or merges here; use --style subclass");
-      LayerPtr l = M.find(n.module);
+      LayerPtr l = n.kind == "call" ? M.find(n.module) : op_as_layer(n);
       if (l->op == "submodel" || l->op == "sequential")
         fail(n.loc, "--style sequential cannot inline a nested model", "use --style subclass");
       if (!n.input_permutations.empty() && !n.input_permutations[0].empty())
         out.push_back(permute_module(n.input_permutations[0]));
       Modules m;
       try {
-        m = modules_for({l}, pivot_of(l), ctx, n.loc);
+        m = modules_for({l}, n.kind == "call" ? pivot_of(l) : nullptr, ctx, n.loc);
       } catch (const NotTranslatable& t) {
         fail(t.loc.known() ? t.loc : n.loc, "cannot migrate to PyTorch: " + t.what);
       }
       if (!m.main) fail(n.loc, fmt::format("`{}` has no PyTorch module to put in an nn.Sequential", l->op));
       if (m.pre) out.push_back(m.pre);
-      paths_[l->path] = std::to_string(out.size());
+      if (n.kind == "call") paths_[l->path] = std::to_string(out.size());
       out.push_back(m.main);
       if (m.runtime_activation) out.push_back(syntax::call(helper("Activation"), {syntax::pos(syntax::clone(m.runtime_activation))}));
       if (!m.activation.empty())
