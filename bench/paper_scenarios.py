@@ -114,9 +114,7 @@ class Scenario:
     @property
     def label(self) -> str:
         """The paper's Figure 5 label: `SeqToSubc` (source style to target style)."""
-        return (
-            f"{STYLE_ABBREVIATION[self.source_style]}To{STYLE_ABBREVIATION[self.target_style]}"
-        )
+        return f"{STYLE_ABBREVIATION[self.source_style]}To{STYLE_ABBREVIATION[self.target_style]}"
 
     @property
     def id(self) -> str:
@@ -143,15 +141,15 @@ def scenarios() -> Iterator[Scenario]:
         forward: dict[str, Scenario] = {}
         for source_style, (file, entry) in network.sources.items():
             for target_style in network.target_styles:
-                s = Scenario(network.name, network.framework, source_style, target_style, file, entry)
+                s = Scenario(
+                    network.name, network.framework, source_style, target_style, file, entry
+                )
                 forward[s.id] = s
                 yield s
         other = OTHER[network.framework]
         for style in network.target_styles:
             (origin,) = [
-                s
-                for s in forward.values()
-                if s.source_style == style and s.target_style == style
+                s for s in forward.values() if s.source_style == style and s.target_style == style
             ]
             for target_style in network.target_styles:
                 yield Scenario(

@@ -8,11 +8,11 @@ keys depend on the command:
   torch init    model, entry, seed, out (.pt)
   torch export  model, entry, plan, weights (.pt), out (.npz), result (.json)
   torch import  model, entry, plan, arrays (.npz), out (.pt), [run]
-  torch run     model, entry, [plan], weights (.pt), inputs (.npz), out (.npz)
+  torch run     model, entry, [plan], weights (.pt), inputs (.npz), out (.npz), [layers_out]
   keras init    model, entry, plan, seed, out (.weights.h5)
   keras export  model, entry, plan, weights (.weights.h5 / .h5 / .keras), out (.npz)
   keras import  model, entry, plan, arrays (.npz), out (.weights.h5), [run]
-  keras run     model, entry, plan, weights (.weights.h5), inputs (.npz), out (.npz)
+  keras run     model, entry, plan, weights (.weights.h5), inputs (.npz), out (.npz), [layers_out]
 
 `export` runs on the source model, `import` on the migrated one; `init` and `run`
 work on either. `export` writes the plan's target tensors keyed by
@@ -21,7 +21,12 @@ work on either. `export` writes the plan's target tensors keyed by
 same process. A `run` takes inputs in the *source* layout: when its framework
 is the plan's target, it permutes them by `inputs[i].target_permutation` and
 its outputs by `outputs[i].target_permutation`, so that all `run` outputs are
-in the source layout (without a plan, nothing is permuted).
+in the source layout (without a plan, nothing is permuted). With `layers_out` (.npz), a
+`run` also saves the output of every plan layer, keyed by the layer's source path
+(`verify --per-layer`): the layer's first output, before an activation fused into it
+(Keras's `activation=`), permuted into the source layout by the layer's
+`output_permutation` on the target side; for a source layer that became several
+target layers, the last one's.
 
 Exit status: 0 on success, 2 on an error explained on stderr (in the user's
 model file, or the two models not lining up), 1 on a bug in nnport itself.
@@ -29,6 +34,7 @@ model file, or the two models not lining up), 1 on a bug in nnport itself.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -162,6 +168,16 @@ def build_inputs(plan: dict, framework: str) -> list[np.ndarray]:
     """Random inputs that build a model (Keras) or trace its call order."""
     arrays = planlib.random_inputs(plan, BUILD_BATCH, np.random.default_rng(0))
     return model_inputs(plan, framework, arrays)
+
+
+def layer_output(plan: dict, framework: str, path: str, output) -> np.ndarray:
+    """A captured layer output as `verify --per-layer` compares it: the first tensor,
+    in the source layout."""
+    array = np.asarray(output)
+    if is_target(plan, framework):
+        (layer,) = [layer for layer in plan["layers"] if layer["path"] == path]
+        array = planlib.permute(array, layer.get("output_permutation"))
+    return array
 
 
 # --- PyTorch ------------------------------------------------------------------
@@ -375,10 +391,36 @@ def torch_run(request: dict) -> None:
     _torch_load(model, request["weights"])
     model.eval()
     inputs = _torch_inputs(model_inputs(plan, "torch", load_arrays(request["inputs"])))
+    captured: dict[str, np.ndarray] = {}
+    handles = []
+    if request.get("layers_out"):
+        modules = dict(model.named_modules())
+        target = is_target(plan, "torch")
+        for layer in plan["layers"]:
+            module = modules.get(layer["targets"][-1].get("module") if target else layer["path"])
+            if module is not None:
+                handles.append(
+                    module.register_forward_hook(_torch_capture(layer["path"], captured))
+                )
     with torch.no_grad():
         outputs = flatten(call_model(request, lambda: model(*inputs)))
+    for handle in handles:
+        handle.remove()
     arrays = [output.detach().cpu().numpy() for output in outputs]
     save_arrays(request["out"], model_outputs(plan, "torch", arrays))
+    if request.get("layers_out"):
+        layers = {path: layer_output(plan, "torch", path, a) for path, a in captured.items()}
+        np.savez(request["layers_out"], **layers)
+
+
+def _torch_capture(path: str, captured: dict):
+    """A forward hook keeping the first output of a module's first call."""
+
+    def hook(module, args, output):
+        if path not in captured:
+            captured[path] = flatten(output)[0].detach().cpu().numpy()
+
+    return hook
 
 
 # --- Keras --------------------------------------------------------------------
@@ -656,9 +698,75 @@ def keras_run(request: dict) -> None:
     call_model(request, lambda: _keras_call(model, build_inputs(plan, "keras"), training=False))
     _keras_load(model, request["weights"])
     inputs = model_inputs(plan, "keras", load_arrays(request["inputs"]))
-    outputs = flatten(call_model(request, lambda: _keras_call(model, inputs, training=False)))
+    if not request.get("layers_out"):
+        outputs = flatten(call_model(request, lambda: _keras_call(model, inputs, training=False)))
+    else:
+        paths = _keras_plan_layers(request, model, plan)
+        with _keras_capture(paths) as captured:
+            outputs = flatten(
+                call_model(request, lambda: _keras_call(model, inputs, training=False))
+            )
+        layers = {path: layer_output(plan, "keras", path, a) for path, a in captured.items()}
+        np.savez(request["layers_out"], **layers)
     arrays = [np.asarray(keras.ops.convert_to_numpy(output)) for output in outputs]
     save_arrays(request["out"], model_outputs(plan, "keras", arrays))
+
+
+def _keras_plan_layers(request: dict, model, plan: dict) -> dict[int, str]:
+    """The model's layers that stand for plan layers: id(layer) -> the plan layer's path.
+
+    Source side: the leaf layers with weights, in call order, as `export` pairs them.
+    Target side: the layers of the plan's target classes, as `import` pairs them; a
+    source layer that became several (a 2-layer LSTM) is represented by the last.
+    """
+    build = build_inputs(plan, "keras")
+    if not is_target(plan, "keras"):
+        layers = keras_layers_in_call_order(request, model, build)
+        return {id(layer): lp["path"] for layer, lp in zip(layers, plan["layers"])}
+    planned = list(planlib.targets(plan))
+    classes = {t["class"] for *_, t in planned}
+    layers = keras_layers_in_call_order(request, model, build, classes)
+    return {
+        id(layer): lp["path"]
+        for (_, j, lp, _), layer in zip(planned, layers)
+        if j == len(lp["targets"]) - 1
+    }
+
+
+@contextlib.contextmanager
+def _keras_capture(paths: dict[int, str]):
+    """Record the first output of the first call of each layer in `paths`, before the
+    activation fused into it: PyTorch applies that activation outside the module, so
+    only the pre-activation output has a counterpart there. The activation is applied
+    right after, so the forward pass computes exactly what it computes without this."""
+    import keras
+
+    original = keras.layers.Layer.__call__
+    captured: dict[str, np.ndarray] = {}
+
+    def recording_call(layer, *args, **kwargs):
+        path = paths.get(id(layer))
+        if path is None or path in captured:
+            return original(layer, *args, **kwargs)
+        activation = getattr(layer, "activation", None)
+        fused = not isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)) and (
+            activation is not None and activation is not keras.activations.linear
+        )
+        if fused:
+            layer.activation = keras.activations.linear
+        try:
+            output = original(layer, *args, **kwargs)
+        finally:
+            if fused:
+                layer.activation = activation
+        captured[path] = np.asarray(keras.ops.convert_to_numpy(flatten(output)[0]))
+        return activation(output) if fused else output
+
+    keras.layers.Layer.__call__ = recording_call
+    try:
+        yield captured
+    finally:
+        keras.layers.Layer.__call__ = original
 
 
 COMMANDS: dict[tuple[str, str], Callable[[dict], None]] = {

@@ -31,8 +31,13 @@ def verify(
     trials: int = 100,
     tolerance: float = 1e-5,
     seed: int = 0,
+    per_layer: bool = False,
 ) -> dict:
-    """Compare SRC's model and DST's migrated model on `trials` random inputs."""
+    """Compare SRC's model and DST's migrated model on `trials` random inputs.
+
+    With `per_layer`, also compare the output of every layer that has weights (the plan's
+    layers, paired through the pivot model) and name the first that diverges.
+    """
     if trials < 1:
         raise weights.ConversionError("--trials must be at least 1")
     options = weights.generated_options(dst)
@@ -54,6 +59,8 @@ def verify(
         def run(framework: str, model, model_weights) -> weights.Worker:
             request = {"model": str(model), "entry": entry, "plan": plan}
             request |= {"weights": str(model_weights), "inputs": str(work / "inputs.npz")}
+            if per_layer:
+                request["layers_out"] = str(work / f"{framework}.layers.npz")
             return weights.Worker(
                 framework, "run", {**request, "out": str(work / f"{framework}.npz")}, work
             )
@@ -62,6 +69,8 @@ def verify(
         source_run = run(source, src, src_weights)
         try:
             target_run = {"inputs": str(work / "inputs.npz"), "out": str(work / f"{target}.npz")}
+            if per_layer:
+                target_run["layers_out"] = str(work / f"{target}.layers.npz")
             weights.convert_with_plan(
                 plan, src, dst, src_weights, dst_weights, entry, work, run=target_run
             )
@@ -69,18 +78,65 @@ def verify(
             source_run.stop()
             raise
         source_run.wait()
-        results = {}
+        results, layers = {}, {}
         for framework in (source, target):
             with np.load(work / f"{framework}.npz") as data:
                 results[framework] = [data[str(i)] for i in range(len(data.files))]
+            if per_layer:
+                with np.load(work / f"{framework}.layers.npz") as data:
+                    layers[framework] = {key: data[key] for key in data.files}
 
     rows = compare(plan, results[source], results[target], tolerance)
-    return {
+    report = {
         "outputs": rows,
         "tolerance": tolerance,
         "trials": trials,
         "ok": bool(rows) and all(row["ok"] for row in rows),
     }
+    if per_layer:
+        report["layers"] = compare_layers(plan, layers[source], layers[target], tolerance)
+        diverged = [row for row in report["layers"] if row["mad"] is not None and not row["ok"]]
+        report["first_divergence"] = diverged[0]["path"] if diverged else None
+    return report
+
+
+def compare_layers(
+    plan: planlib.Plan, expected: dict, actual: dict, tolerance: float
+) -> list[dict]:
+    """One row per plan layer, in call order: the MAD of its output in the two models.
+
+    Intermediate values can be far from 1 (a deep network's feature maps), so a layer
+    passes when its MAD is within `tolerance` x max(1, max |source output|).
+    """
+    rows = []
+    for layer in plan["layers"]:
+        path = layer["path"]
+        row = {
+            "path": path,
+            "source_class": layer["source_class"],
+            "target_class": layer["targets"][-1]["class"],
+            "shape": None,
+            "max_abs_source": None,
+            "mad": None,
+            "ok": False,
+        }
+        a, b = expected.get(path), actual.get(path)
+        if a is None or b is None:
+            side = "source" if a is None else "migrated"
+            row["error"] = f"not called in the {side} model"
+        elif a.shape != b.shape:
+            row["error"] = (
+                f"shapes differ: {list(a.shape)} vs {list(b.shape)} in the migrated model"
+            )
+        else:
+            a64 = a.astype(np.float64)
+            row["shape"] = list(a.shape)
+            row["max_abs_source"] = float(np.abs(a64).max()) if a.size else 0.0
+            mad = float(np.abs(a64 - b.astype(np.float64)).max()) if a.size else 0.0
+            row["mad"] = mad
+            row["ok"] = bool(mad <= tolerance * max(1.0, row["max_abs_source"]))
+        rows.append(row)
+    return rows
 
 
 def compare(
@@ -110,6 +166,8 @@ def compare(
             difference = np.abs(a - actual[i].astype(np.float64))
             row["mad"] = float(difference.max()) if difference.size else 0.0
             row["ok"] = bool(row["mad"] <= tolerance)  # NaN fails
+            if difference.ndim >= 1 and difference.size:  # axis 0 is the batch: one per trial
+                row["mad_per_trial"] = difference.reshape(len(difference), -1).max(axis=1).tolist()
         rows.append(row)
     return rows
 
@@ -124,6 +182,35 @@ def format_table(report: dict) -> str:
         lines.append(f"{row['name']:<16} {shape:<20} {big:>12} {mad:>10}  {result}")
     verdict = "PASS" if report["ok"] else "FAIL"
     lines.append(f"{verdict}: tolerance {report['tolerance']:g}, {report['trials']} random inputs")
+    if "layers" in report:
+        lines += ["", format_layers(report)]
+    return "\n".join(lines)
+
+
+def format_layers(report: dict) -> str:
+    lines = [
+        f"{'layer (source)':<24} {'source -> migrated':<28} {'max |source|':>12} {'MAD':>10}  result"
+    ]
+    for row in report["layers"]:
+        classes = f"{row['source_class']} -> {row['target_class']}"
+        big = f"{row['max_abs_source']:.3e}" if row["max_abs_source"] is not None else "-"
+        mad = f"{row['mad']:.3e}" if row["mad"] is not None else "-"
+        if row["ok"]:
+            result = "ok"
+        elif row["mad"] is None:
+            result = f"not compared: {row['error']}"
+        else:
+            result = "DIVERGES" if row["path"] == report["first_divergence"] else "differs"
+        lines.append(f"{row['path']:<24} {classes:<28} {big:>12} {mad:>10}  {result}")
+    first = report["first_divergence"]
+    if first is None:
+        lines.append("no layer diverges (tolerance x max(1, max |source|) per layer)")
+    else:
+        (row,) = [row for row in report["layers"] if row["path"] == first]
+        lines.append(
+            f"first divergence: layer {first!r} ({row['source_class']} -> {row['target_class']}), "
+            f"MAD {row['mad']:.3e} > {report['tolerance']:g} x max(1, {row['max_abs_source']:.3e})"
+        )
     return "\n".join(lines)
 
 
@@ -153,11 +240,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tolerance", type=float, default=1e-5, help="largest accepted MAD (default 1e-5)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random weights and inputs")
+    parser.add_argument(
+        "--per-layer",
+        action="store_true",
+        help="also compare every layer with weights and name the first that diverges",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
     try:
         report = verify(
-            args.src, args.dst, args.entry, args.input_shape, args.trials, args.tolerance, args.seed
+            args.src,
+            args.dst,
+            args.entry,
+            args.input_shape,
+            args.trials,
+            args.tolerance,
+            args.seed,
+            args.per_layer,
         )
     except (weights.ConversionError, planlib.PlanError, OSError) as error:
         print(f"nnport verify: error: {error}", file=sys.stderr)

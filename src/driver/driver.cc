@@ -565,6 +565,19 @@ json inverse_steps(const std::vector<catalog::Step>& steps, int axis_shift) {
   return out;
 }
 
+// The permutation that brings the migrated layer's output into the source layout (null:
+// none): the layout pass decided which layout the migrated model holds each value in.
+// `verify --per-layer` compares a layer's outputs through it.
+json output_permutation(const pivot::Model& m, const pivot::Node& n) {
+  if (n.outputs.empty()) return nullptr;
+  const auto& v = m.value(n.outputs[0]);
+  if (v.target_layout == pivot::Layout::Any || v.target_layout == v.source_layout ||
+      v.source_layout == pivot::Layout::Any || v.shape.size() < 3)
+    return nullptr;
+  return v.source_layout == pivot::Layout::ChannelsLast ? passes::to_channels_last(v.shape.size())
+                                                         : passes::to_channels_first(v.shape.size());
+}
+
 // Keras -> PyTorch: for each Keras layer with weights (in call order), the PyTorch module
 // the backend wrote for it and how each of its tensors comes from the Keras weights.
 json keras_to_torch_layers(const pivot::Model& m, const std::map<std::string, std::string>& module_paths) {
@@ -642,6 +655,7 @@ json keras_to_torch_layers(const pivot::Model& m, const std::map<std::string, st
     layers.push_back({{"path", n.module},
                       {"op", n.op},
                       {"source_class", source_class},
+                      {"output_permutation", output_permutation(m, n)},
                       {"targets", json::array({{{"module", path->second}, {"class", cls}, {"tensors", tensors}}})}});
   }
   return layers;
@@ -767,7 +781,11 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
       }
       std::string source_class = def->torch.at(0).names.at(0);
       source_class = source_class.substr(source_class.rfind('.') + 1);
-      layers.push_back({{"path", n.module}, {"op", n.op}, {"source_class", source_class}, {"targets", targets}});
+      layers.push_back({{"path", n.module},
+                        {"op", n.op},
+                        {"source_class", source_class},
+                        {"output_permutation", output_permutation(m, n)},
+                        {"targets", targets}});
     }
     json j = {{"version", 1},
               {"source", {{"framework", m.framework}, {"file", file}}},

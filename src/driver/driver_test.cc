@@ -530,5 +530,22 @@ TEST(Driver, AllExamplesConvert) {
   }
 }
 
+// verify --per-layer compares a layer's outputs through `output_permutation`: the layout
+// pass put a convolution's output channel-last in Keras, the flattened values and the
+// Dense after them are in no particular layout.
+TEST(WeightPlan, OutputPermutationBringsALayerOutputIntoTheSourceLayout) {
+  const char* src =
+      "import torch.nn as nn\n\n"
+      "model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(144, 2))\n";
+  for (const char* layout : {"keep", "native"}) {
+    Options o = opts({"3,8,8"});
+    o.layout = layout;
+    json p = plan(src, o);
+    EXPECT_EQ(layer(p, "0")["output_permutation"], json::parse("[0, 3, 1, 2]")) << layout;
+    EXPECT_EQ(layer(p, "1")["output_permutation"], json::parse("[0, 3, 1, 2]")) << layout;
+    EXPECT_TRUE(layer(p, "3")["output_permutation"].is_null()) << layout;
+  }
+}
+
 }  // namespace
 }  // namespace nnport
