@@ -64,6 +64,9 @@ EXAMPLE_LIST = [
     Example("keras/lstm_sentiment.py", "", "100"),
     Example("keras/cnn_rnn_sentiment.py", "", "80"),
     Example("keras/two_input_functional.py", "", ""),
+    Example("keras/cifar_cnn_functional.py", "", ""),
+    Example("keras/lstm_sentiment_functional.py", "", ""),
+    Example("keras/cnn_rnn_sentiment_functional.py", "", ""),
 ]
 
 

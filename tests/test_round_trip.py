@@ -159,6 +159,9 @@ EXAMPLES = [
     ("keras/lstm_sentiment.py", "SentimentLSTM()", "100"),
     ("keras/cnn_rnn_sentiment.py", "CNNRNNSentiment()", "80"),
     ("keras/two_input_functional.py", "model", "28,28,1;8"),
+    ("keras/cifar_cnn_functional.py", "model", "32,32,3"),
+    ("keras/lstm_sentiment_functional.py", "model", "100"),
+    ("keras/cnn_rnn_sentiment_functional.py", "model", "80"),
 ]  # fmt: skip
 
 

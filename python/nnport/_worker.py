@@ -262,7 +262,8 @@ def torch_export(request: dict) -> None:
             raise WorkerError(
                 f"the plan names layer {layer['path']!r}; the model has no such module"
             )
-        if type(module).__name__ != layer["source_class"]:
+        # a subclass has its base's parameters (nnport's KerasLSTM is an nn.LSTM)
+        if layer["source_class"] not in {cls.__name__ for cls in type(module).__mro__}:
             raise WorkerError(
                 f"layer {layer['path']!r} is a {type(module).__name__}; "
                 f"the plan expects a {layer['source_class']}"
