@@ -19,8 +19,7 @@ runs the real command line, worker processes included, once, and checks that it 
 same tensors.
 
 Missing, extra and mis-shaped parameters, in the source weights file or in a hand-edited
-migrated file, are errors that name them, in both directions (`DEFECTS`). Known bugs and
-gaps are strict xfails whose reason says what goes wrong.
+migrated file, are errors that name them, in both directions (`DEFECTS`).
 """
 
 from __future__ import annotations
@@ -48,20 +47,6 @@ SEED = 5
 
 
 FORWARD, BACKWARD = "torch-keras-torch", "keras-torch-keras"
-
-LAYERNORM_WITHOUT_WEIGHTS = (
-    "engine bug: the Keras -> PyTorch weight plan lists LayerNormalization(center=False, "
-    "scale=False), which has no weights, as a layer with weights (with no tensors); keras "
-    "export pairs the plan's layers with the Keras layers that have weights, so `nnport "
-    "weights` K.weights.h5 -> .pt fails: 'the plan expects 3 layers with weights ...; its "
-    "forward pass calls 2'"
-)
-PERMUTE_HELPER = (
-    "engine bug: `nnport convert --to keras` of a PyTorch file holding nnport's own "
-    "`Permute` helper module (written by --to torch --layout keep from a Keras file with "
-    "Permute layers) emits `Permute(0, 2, 3, 4, 1)` in the Keras file, an undefined name "
-    "(NameError when the Keras file is imported), instead of layers.Permute"
-)
 
 
 @dataclass(frozen=True)
@@ -98,7 +83,6 @@ CASES = {
         "volumes.py",
         ("2,5,5,5",),
         variants=("Conv3d bias=False", "BatchNorm3d affine=False", "nn.Sequential"),
-        xfail={BACKWARD: PERMUTE_HELPER},
     ),
     "volumes-native": Case("volumes.py", ("2,5,5,5",), layout="native", keras_shapes=("5,5,5,2",)),
     "signals": Case(
@@ -131,7 +115,6 @@ CASES = {
         "layernorm_no_affine.py",
         ("6",),
         variants=("LayerNorm elementwise_affine=False",),
-        xfail={FORWARD: LAYERNORM_WITHOUT_WEIGHTS, BACKWARD: LAYERNORM_WITHOUT_WEIGHTS},
     ),
 }
 
@@ -536,27 +519,6 @@ def h5_replace(path: str, value: np.ndarray):
     return edit
 
 
-KERAS_LOAD_MESSAGE = (
-    "gap (issue 4): keras export passes Keras's load_weights error through; it names the "
-    "layer by its Keras name ('dense_1'), not its path in the file and the plan ('fc2'), "
-    "names no tensor or shape, and says 'expected 2 variables, but received 0' for a "
-    "missing, an extra and a mis-shaped tensor alike (Keras visits a subclassed model's "
-    "layer twice, as 'fc2' and as 'layers/dense_1'; the second, absent path's error wins)"
-)
-H5_EXTRA_LAYER = (
-    "gap (issue 4): a .weights.h5 holding a layer the Keras model does not have converts "
-    "without an error (Keras's load_weights ignores groups it does not visit, and keras "
-    "export checks nothing else), while an extra key in a .pt is an error"
-)
-KERAS_IMPORT_COUNTS = (
-    "gap (issue 4): keras import compares tensor counts only: 'the plan gives 2 tensors, the "
-    "layer has 1' names the layer, not the tensor the layer lacks or has in excess ('bias')"
-)
-KERAS_IMPORT_MISSING_LAYER = (
-    "gap (issue 4): when the migrated Keras model lacks a planned layer, keras import lists "
-    "the layers its forward pass calls, not the planned one that is missing ('fc2')"
-)
-
 # (says: every text must be in the message)
 DEFECTS = {
     # PyTorch -> Keras, the source state_dict
@@ -570,13 +532,11 @@ DEFECTS = {
         TO_KERAS,
         ("'fc2'", "'bias'"),
         migrated=(("layers.Dense(num_classes)", "layers.Dense(num_classes, use_bias=False)"),),
-        xfail=KERAS_IMPORT_COUNTS,
     ),
     "keras-file-extra-tensor": Defect(
         TO_KERAS,
         ("'fc1'", "'bias'"),
         migrated=(("layers.Dense(16, use_bias=False)", "layers.Dense(16)"),),
-        xfail=KERAS_IMPORT_COUNTS,
     ),
     "keras-file-misshaped": Defect(
         TO_KERAS,
@@ -601,32 +561,27 @@ DEFECTS = {
         TO_KERAS,
         ("'fc2'",),
         migrated=(("return self.fc2(x)", "return x"),),
-        xfail=KERAS_IMPORT_MISSING_LAYER,
     ),
     # Keras -> PyTorch, the source .weights.h5 (the layer fc2 is the group "fc2")
     "h5-missing": Defect(
         TO_TORCH,
         ("'fc2'", "bias"),
         h5=lambda file: file.__delitem__("fc2/vars/1"),
-        xfail=KERAS_LOAD_MESSAGE,
     ),
     "h5-extra": Defect(
         TO_TORCH,
         ("'fc2'",),
         h5=lambda file: file.create_dataset("fc2/vars/2", data=np.ones(5, "f4")),
-        xfail=KERAS_LOAD_MESSAGE,
     ),
     "h5-misshaped": Defect(
         TO_TORCH,
         ("'fc2'", "kernel", "16, 6"),
         h5=h5_replace("fc2/vars/0", np.ones((16, 6), "f4")),
-        xfail=KERAS_LOAD_MESSAGE,
     ),
     "h5-extra-layer": Defect(
         TO_TORCH,
         ("'extra'",),
         h5=lambda file: file.create_dataset("extra/vars/0", data=np.ones((5, 2), "f4")),
-        xfail=H5_EXTRA_LAYER,
     ),
     # Keras -> PyTorch, the migrated PyTorch file
     "torch-file-missing-tensor": Defect(

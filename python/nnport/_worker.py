@@ -470,11 +470,98 @@ def _keras_model(request: dict):
 
 
 def _keras_load(model, path: str) -> None:
+    failure = None
     try:
         model.load_weights(path)
     except (ValueError, OSError, KeyError) as error:
-        message = ANSI_ESCAPE.sub("", str(error)).strip()
-        raise WorkerError(f"{path} does not fit the model:\n{message}") from None
+        failure = ANSI_ESCAPE.sub("", str(error)).strip()
+    if path.endswith(".weights.h5") and (failure or _h5_count(path) != len(model.weights)):
+        # Keras accepts extra layers in the file and names neither tensors nor shapes
+        # when it refuses one: compare the file with what the model itself saves
+        problems = _weights_file_differences(model, path)
+        if problems:
+            raise WorkerError(f"{path} does not fit the model:\n" + "\n".join(problems))
+    if failure:
+        raise WorkerError(f"{path} does not fit the model:\n{failure}")
+
+
+def _h5_datasets(path: str) -> dict[str, list[int]]:
+    """Every tensor of a .weights.h5 file: its path in the file and its shape."""
+    import h5py
+
+    found: dict[str, list[int]] = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(
+            lambda name, item: (
+                found.__setitem__(name, list(item.shape))
+                if isinstance(item, h5py.Dataset)
+                else None
+            )
+        )
+    return found
+
+
+def _describe_h5(model, name: str) -> str:
+    """`fc2/vars/1` as "layer 'fc2', variable 'bias' (fc2/vars/1)".
+
+    Keras stores a layer's variables under its attribute path (`layers/<name>` inside a
+    Sequential or list) as `vars/<i>`, i counting trainable then non-trainable variables.
+    """
+    owner_path, _, index = name.rpartition("/vars/")
+    owner, parts = model, [p for p in owner_path.split("/") if p]
+    while parts and owner is not None:
+        part = parts.pop(0)
+        if part == "layers" and parts:
+            children = getattr(owner, "layers", []) or []
+            owner = next((c for c in children if c.name == parts[0]), None)
+            parts.pop(0)
+        else:
+            owner = getattr(owner, part, None)
+    label = owner_path.rsplit("/", 1)[-1] if owner_path else name
+    if owner is None or not index.isdigit():
+        return f"layer {label!r} ({name}), which the model does not have"
+    variables = [*owner.trainable_weights, *owner.non_trainable_weights]
+    if int(index) >= len(variables):
+        return f"layer {label!r}, variable {index} ({name})"
+    return f"layer {label!r}, variable {_keras_weight_name(variables[int(index)])!r} ({name})"
+
+
+def _h5_count(path: str) -> int:
+    try:
+        return len(_h5_datasets(path))
+    except OSError:
+        return -1
+
+
+def _weights_file_differences(model, path: str) -> list[str]:
+    """What a weights file has that the model has not, and the reverse, by the file's
+    paths (`fc2/vars/1`: the second variable of layer `fc2`) and shapes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nnport-weights-") as tmp:
+        expected_path = str(Path(tmp) / "expected.weights.h5")
+        model.save_weights(expected_path)
+        expected = _h5_datasets(expected_path)
+    try:
+        found = _h5_datasets(path)
+    except OSError as error:
+        return [f"cannot read it as HDF5: {error}"]
+    problems = [
+        f"missing {_describe_h5(model, name)} (shape {shape})"
+        for name, shape in expected.items()
+        if name not in found
+    ]
+    problems += [
+        f"extra {_describe_h5(model, name)} (shape {shape}): the model has no such variable"
+        for name, shape in found.items()
+        if name not in expected
+    ]
+    problems += [
+        f"{_describe_h5(model, name)} has shape {found[name]}, the model expects {shape}"
+        for name, shape in expected.items()
+        if name in found and found[name] != shape
+    ]
+    return problems
 
 
 def _keras_is_leaf(layer) -> bool:
@@ -654,9 +741,23 @@ def keras_import(request: dict) -> None:
     layers = keras_layers_in_call_order(request, model, build_inputs(plan, "keras"), classes)
     if len(layers) != len(planned):
         found = ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in layers)
+        # the first planned layer the forward pass does not match, in call order
+        k = next(
+            (k for k, (p, layer) in enumerate(zip(planned, layers))
+             if type(layer).__name__ != p[3]["class"]),
+            min(len(planned), len(layers)),
+        )  # fmt: skip
+        if len(layers) < len(planned):
+            _, _, layer_plan, target = planned[k]
+            first = (
+                f"the first without a counterpart is the {target['class']} for source layer "
+                f"{layer_plan['path']!r}"
+            )
+        else:
+            first = f"the first unplanned one is {layers[k].name!r} ({type(layers[k]).__name__})"
         raise WorkerError(
             f"the plan expects {len(planned)} parameterised layers in the migrated model, "
-            f"its forward pass calls {len(layers)}: {found or 'none'}"
+            f"its forward pass calls {len(layers)}: {found or 'none'}; {first}"
         )
 
     with np.load(request["arrays"]) as arrays:
@@ -670,9 +771,24 @@ def keras_import(request: dict) -> None:
             current = layer.get_weights()
             specs = target["tensors"]
             if len(current) != len(specs):
+                planned_names = [spec["name"].rsplit("/", 1)[-1] for spec in specs]
+                own = [_keras_weight_name(v) for v in layer.weights]
+                missing = [n for n in planned_names if n not in own]
+                extra = [n for n in own if n not in planned_names]
+                detail = "; ".join(
+                    part
+                    for part in (
+                        f"the layer has no {', '.join(map(repr, missing))}" if missing else "",
+                        f"the plan gives nothing for its {', '.join(map(repr, extra))}"
+                        if extra
+                        else "",
+                    )
+                    if part
+                )
                 raise WorkerError(
-                    f"{where} ({target['class']}): the plan gives {len(specs)} tensors, "
-                    f"the layer has {len(current)}"
+                    f"{where} ({target['class']}): the plan gives {len(specs)} tensors "
+                    f"({', '.join(planned_names)}), the layer has {len(current)} "
+                    f"({', '.join(own) or 'none'})" + (f": {detail}" if detail else "")
                 )
             values = []
             for k, (spec, existing) in enumerate(zip(specs, current)):

@@ -642,6 +642,7 @@ json keras_to_torch_layers(const pivot::Model& m, const std::map<std::string, st
         }
       }
     }
+    if (tensors.empty()) continue;  // LayerNormalization(center=False, scale=False): nothing to carry
     std::string source_class = def->keras_source.empty() ? keras_class_of(*def) : def->keras_source[0].names[0];
     source_class = source_class.substr(source_class.rfind('.') + 1);
     if (bidir) source_class = "Bidirectional";
@@ -779,6 +780,8 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
         if (recurrent && bidir) cls = "Bidirectional";
         targets.push_back({{"class", cls}, {"tensors", tensors}});
       }
+      if (std::all_of(targets.begin(), targets.end(), [](const json& t) { return t["tensors"].empty(); }))
+        continue;  // nn.LayerNorm(elementwise_affine=False): nothing to carry
       std::string source_class = def->torch.at(0).names.at(0);
       source_class = source_class.substr(source_class.rfind('.') + 1);
       layers.push_back({{"path", n.module},

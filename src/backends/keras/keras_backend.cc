@@ -480,6 +480,18 @@ class Emitter {
       out.push_back(generic("LayerNormalization", def->keras[0], ov));
       return out;
     }
+    if (op == "permute") {  // nnport's Permute module: its dims include the batch axis
+      auto dims = require(inst, "dims", pc, op, loc).as_ints();
+      out.push_back(permute_layer(std::vector<int>(dims.begin(), dims.end())));
+      return out;
+    }
+    if (op == "reshape") {  // nnport's Reshape module: its shape starts with the batch axis
+      const auto& shape = require(inst, "shape", pc, op, loc).as_list();
+      std::vector<ExprPtr> dims;
+      for (size_t i = 1; i < shape.size(); ++i) dims.push_back(literal(shape[i]));
+      out.push_back(layer_call("Reshape", {syntax::pos(syntax::tuple(dims))}));
+      return out;
+    }
     if (op == "flatten") {
       Attr sd = require(inst, "start_dim", pc, op, loc), ed = require(inst, "end_dim", pc, op, loc);
       if (sd.as_int() != 1 || ed.as_int() != -1)
@@ -658,8 +670,11 @@ class Emitter {
   bool is_layer_site(const ExprPtr& e) {
     if (!e || !e->pivot) return false;
     const auto* def = catalog::Catalog::get().op(e->pivot->op);
-    return def && (def->kind == "layer" || def->kind == "activation") && e->kind == ExprKind::Call &&
-           (!site(e.get()) || site(e.get())->nodes.empty());
+    // nnport's own PyTorch Permute / Reshape modules build layers of tensor-op kinds
+    bool helper_module = (e->pivot->op == "permute" || e->pivot->op == "reshape") && site(e.get()) &&
+                         !site(e.get())->layers.empty();
+    return def && (def->kind == "layer" || def->kind == "activation" || helper_module) &&
+           e->kind == ExprKind::Call && (!site(e.get()) || site(e.get())->nodes.empty());
   }
 
   // Elements of a list being built: a layer site may expand to several Keras layers.

@@ -200,6 +200,11 @@ ValuePtr TorchFrontend::nnport_helper(Interpreter& in, const std::string& name, 
     l->attrs[name == "Permute" ? "dims" : "shape"] = Attr(dims);
     l->site = site_for(call, l->op);
     program_.sites[l->site].layers.push_back(l);
+    if (!call->pivot) {  // so that a backend finds the layer at its call, as for nn.* modules
+      call->pivot = std::make_shared<syntax::PivotCall>();
+      call->pivot->op = l->op;
+      call->pivot->site = l->site;
+    }
     return evaluate::layer(l);
   }
   Args rest;
