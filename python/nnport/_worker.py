@@ -10,11 +10,12 @@ keys depend on the command:
   torch import  model, entry, plan, arrays (.npz), out (.pt), [run]
   torch run     model, entry, [plan], weights (.pt), inputs (.npz), out (.npz), [layers_out]
   keras init    model, entry, plan, seed, out (.weights.h5)
-  keras export  model, entry, plan, weights (.weights.h5 / .h5 / .keras), out (.npz)
+  keras export  model, entry, plan, weights (.weights.h5 / .h5 / .keras), out (.npz), [result]
   keras import  model, entry, plan, arrays (.npz), out (.weights.h5), [run]
   keras run     model, entry, plan, weights (.weights.h5), inputs (.npz), out (.npz), [layers_out]
 
-`export` runs on the source model, `import` on the migrated one; `init` and `run`
+A request may list further steps (`then`: requests with a `command` key), run in order
+in the same process. `export` runs on the source model, `import` on the migrated one; `init` and `run`
 work on either. `export` writes the plan's target tensors keyed by
 `plan.tensor_key`; `import` reads them. The optional `run` of an import is a
 `{"inputs", "out"}` object: run those inputs on the imported weights in the
@@ -730,6 +731,8 @@ def keras_export(request: dict) -> None:
                     )
                 arrays[planlib.tensor_key(i, j, k)] = planlib.build_tensor(spec, sources, where)
     np.savez(request["out"], **arrays)
+    if "result" in request:  # the plan, as `torch export` writes it (no reordering here)
+        Path(request["result"]).write_text(json.dumps({"plan": plan}))
 
 
 def keras_import(request: dict) -> None:
@@ -913,6 +916,14 @@ def main(argv: list[str]) -> int:
     request = json.loads(Path(request_path).read_text())
     try:
         COMMANDS[framework, command](request)
+        # `then`: further steps in this process, e.g. verify's source side `init` then
+        # `run` then `export` (importing a framework is most of a worker's time)
+        for step in request.get("then", []):
+            if framework == "keras":  # layer names as in a fresh process: weights files use them
+                import keras
+
+                keras.backend.clear_session()
+            COMMANDS[framework, step["command"]](step)
     except (WorkerError, planlib.PlanError) as error:
         print(f"nnport: error: {error}", file=sys.stderr)
         return 2

@@ -50,34 +50,23 @@ def verify(
         work = Path(tmp)
         src_weights = work / f"source{direction.source_suffixes[0]}"
         dst_weights = work / f"migrated{direction.target_suffix}"
-        request = {"model": str(src), "entry": entry, "plan": plan, "seed": seed}
-        weights.run_worker(source, "init", {**request, "out": str(src_weights)}, work)
-
         inputs = planlib.random_inputs(plan, trials, np.random.default_rng(seed))
         np.savez(work / "inputs.npz", **{str(i): array for i, array in enumerate(inputs)})
 
-        def run(framework: str, model, model_weights) -> weights.Worker:
-            request = {"model": str(model), "entry": entry, "plan": plan}
-            request |= {"weights": str(model_weights), "inputs": str(work / "inputs.npz")}
+        def run(framework: str) -> dict:
+            request = {"inputs": str(work / "inputs.npz"), "out": str(work / f"{framework}.npz")}
             if per_layer:
                 request["layers_out"] = str(work / f"{framework}.layers.npz")
-            return weights.Worker(
-                framework, "run", {**request, "out": str(work / f"{framework}.npz")}, work
-            )
+            return request
 
-        # The source model's run needs nothing from the conversion: overlap them.
-        source_run = run(source, src, src_weights)
-        try:
-            target_run = {"inputs": str(work / "inputs.npz"), "out": str(work / f"{target}.npz")}
-            if per_layer:
-                target_run["layers_out"] = str(work / f"{target}.layers.npz")
-            weights.convert_with_plan(
-                plan, src, dst, src_weights, dst_weights, entry, work, run=target_run
-            )
-        except BaseException:
-            source_run.stop()
-            raise
-        source_run.wait()
+        # The source side in one process: random weights, its outputs, the target arrays.
+        model = {"model": str(src), "entry": entry, "plan": plan}
+        source_run = {**model, **run(source), "command": "run", "weights": str(src_weights)}
+        export = weights.export_request(plan, src, src_weights, entry, work)
+        init = {**model, "seed": seed, "out": str(src_weights), "then": [source_run, export]}
+        weights.run_worker(source, "init", init, work)
+        target_import = weights.import_request(dst, dst_weights, entry, work, run=run(target))
+        weights.run_worker(target, "import", target_import, work)
         results, layers = {}, {}
         for framework in (source, target):
             with np.load(work / f"{framework}.npz") as data:

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,56 +169,62 @@ def run_worker(framework: str, command: str, request: dict, workdir: str | os.Pa
 
 @dataclass(frozen=True)
 class Direction:
-    """What differs between migration directions: frameworks, file kinds, the steps."""
+    """What differs between migration directions: frameworks and file kinds."""
 
     source: str
     target: str
     source_suffixes: tuple[str, ...]
     target_suffix: str
-    convert: Callable[..., None] | None  # None: not supported yet
-
-
-def _torch_to_keras(plan, src, dst, src_weights, out, entry, workdir, run=None) -> None:
-    """state_dict -> target arrays (torch export) -> .weights.h5 (keras import)."""
-    arrays, result = Path(workdir) / "arrays.npz", Path(workdir) / "export.json"
-    export = {"model": str(src), "entry": entry, "plan": plan, "weights": str(src_weights)}
-    run_worker("torch", "export", {**export, "out": str(arrays), "result": str(result)}, workdir)
-    ordered = json.loads(result.read_text())["plan"]  # layers in the observed call order
-    target = {"model": str(dst), "entry": entry, "plan": ordered, "arrays": str(arrays)}
-    request = {**target, "out": str(out)}
-    if run:  # also run these inputs on the migrated model, in the same process
-        request["run"] = run
-    run_worker("keras", "import", request, workdir)
-
-
-def _keras_to_torch(plan, src, dst, src_weights, out, entry, workdir, run=None) -> None:
-    """.weights.h5 -> target arrays (keras export) -> state_dict .pt (torch import)."""
-    arrays = Path(workdir) / "arrays.npz"
-    export = {"model": str(src), "entry": entry, "plan": plan, "weights": str(src_weights)}
-    run_worker("keras", "export", {**export, "out": str(arrays)}, workdir)
-    request = {"model": str(dst), "entry": entry, "plan": plan, "arrays": str(arrays)}
-    request["out"] = str(out)
-    if run:  # also run these inputs on the migrated model, in the same process
-        request["run"] = run
-    run_worker("torch", "import", request, workdir)
 
 
 DIRECTIONS = {
-    "keras": Direction("torch", "keras", (".pt", ".pth"), ".weights.h5", _torch_to_keras),
-    "torch": Direction("keras", "torch", (".weights.h5", ".h5", ".keras"), ".pt", _keras_to_torch),
+    "keras": Direction("torch", "keras", (".pt", ".pth"), ".weights.h5"),
+    "torch": Direction("keras", "torch", (".weights.h5", ".h5", ".keras"), ".pt"),
 }
+
+
+# The two steps of a conversion, the same in both directions: the source framework's worker
+# builds every target tensor (`export`), the target framework's worker sets them on the
+# migrated model and saves its weights (`import`).
+
+
+def export_request(plan: planlib.Plan, src, src_weights, entry: str, workdir) -> dict:
+    """The source worker's `export`: target arrays, and the plan with its layers in the
+    order a forward pass calls them (the import uses that one)."""
+    work = Path(workdir)
+    return {
+        "command": "export",
+        "model": str(src),
+        "entry": entry,
+        "plan": plan,
+        "weights": str(src_weights),
+        "out": str(work / "arrays.npz"),
+        "result": str(work / "export.json"),
+    }
+
+
+def import_request(dst, out, entry: str, workdir, run=None) -> dict:
+    """The target worker's `import` of what `export_request`'s step wrote; with `run`
+    (`{"inputs", "out"}`), it also runs those inputs on the migrated model."""
+    work = Path(workdir)
+    ordered = json.loads((work / "export.json").read_text())["plan"]
+    request = {
+        "model": str(dst),
+        "entry": entry,
+        "plan": ordered,
+        "arrays": str(work / "arrays.npz"),
+        "out": str(out),
+    }
+    if run:  # in the same process: importing a framework is most of a worker's time
+        request["run"] = run
+    return request
 
 
 def direction_to(target: str) -> Direction:
     """The direction that migrates into `target`, if nnport supports it."""
     if target not in DIRECTIONS:
         raise ConversionError(f"unknown target framework {target!r}")
-    direction = DIRECTIONS[target]
-    if direction.convert is None:
-        raise ConversionError(
-            f"converting weights from {direction.source} to {direction.target} is not supported yet"
-        )
-    return direction
+    return DIRECTIONS[target]
 
 
 def direction_of(src_weights: str | os.PathLike) -> Direction:
@@ -243,7 +249,10 @@ def convert_with_plan(
         raise ConversionError(
             f"the plan migrates from {plan['source']['framework']}, the weights are {direction.source}"
         )
-    direction.convert(plan, src, dst, src_weights, out, entry, workdir, run)
+    run_worker(
+        direction.source, "export", export_request(plan, src, src_weights, entry, workdir), workdir
+    )
+    run_worker(direction.target, "import", import_request(dst, out, entry, workdir, run), workdir)
 
 
 def _write_whole(produced: Path, out: Path) -> None:
