@@ -547,5 +547,33 @@ TEST(WeightPlan, OutputPermutationBringsALayerOutputIntoTheSourceLayout) {
   }
 }
 
+// --style sequential inlines a helper that builds the layers in a loop; the helper is
+// still translated after the class, and must not take the weight plan's module paths.
+TEST(WeightPlan, SequentialChainModulePathsWinOverTheHelperThatBuildsTheLayers) {
+  const char* src =
+      "import keras\n\n"
+      "class Net(keras.Model):\n"
+      "    def __init__(self):\n"
+      "        super().__init__()\n"
+      "        self.features = make_layers([4, 8])\n"
+      "        self.fc = keras.layers.Dense(2)\n\n"
+      "    def call(self, x):\n"
+      "        return self.fc(keras.ops.reshape(self.features(x), (-1, 288)))\n\n\n"
+      "def make_layers(widths):\n"
+      "    layers = []\n"
+      "    for w in widths:\n"
+      "        layers += [keras.layers.Conv2D(w, 3, padding=\"same\"), keras.layers.ReLU()]\n"
+      "    return keras.Sequential(layers)\n";
+  Options o = opts({"6,6,3"}, "Net()");
+  o.to = "torch";
+  o.style = "sequential";
+  o.layout = "native";
+  json p = plan(src, o);
+  std::vector<std::string> modules;
+  for (const auto& l : p["layers"]) modules.push_back(l["targets"][0]["module"]);
+  // conv, ReLU, conv, ReLU, Flatten, Linear
+  EXPECT_EQ(modules, (std::vector<std::string>{"0", "2", "5"})) << p.dump();
+}
+
 }  // namespace
 }  // namespace nnport

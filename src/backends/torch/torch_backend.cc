@@ -273,6 +273,9 @@ class TorchEmitter {
         for (auto& [k, v] : paths_)
           if (k.rfind(from + ".", 0) == 0 && v.rfind(from + ".", 0) == 0) v = to + v.substr(from.size());
     out.module_paths = paths_;
+    // the model's own chain wins over a helper function translated after it (VGG's
+    // `make_layers`, which the chain inlines) that builds the same layers
+    for (const auto& [layer, path] : chain_paths_) out.module_paths[layer] = path;
     return out;
   }
 
@@ -294,6 +297,7 @@ class TorchEmitter {
   std::set<std::string> helpers_;
   bool uses_functional_ = false;
   std::map<std::string, std::string> paths_;
+  std::map<std::string, std::string> chain_paths_;  // --style sequential: index in the chain
   std::map<int, int> uses_;
   std::vector<syntax::Module> helper_sources_;
   std::set<const pivot::Layer*> runtime_activation_layers_;  // built with Activation(<parameter>)
@@ -1612,7 +1616,7 @@ class TorchEmitter {
       }
       if (!m.main) fail(n.loc, fmt::format("`{}` has no PyTorch module to put in an nn.Sequential", l->op));
       if (m.pre) out.push_back(m.pre);
-      if (n.kind == "call") paths_[l->path] = std::to_string(out.size());
+      if (n.kind == "call") chain_paths_[l->path] = std::to_string(out.size());
       out.push_back(m.main);
       if (m.runtime_activation) out.push_back(syntax::call(helper("Activation"), {syntax::pos(syntax::clone(m.runtime_activation))}));
       if (!m.activation.empty())
