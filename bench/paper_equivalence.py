@@ -127,11 +127,34 @@ def csv_row(r: Result) -> dict:
     }
 
 
-def save_results(results: list[Result], path: Path, seconds: float, command: str) -> None:
+def save_results(results: list[Result], path: Path, meta: dict) -> None:
     """Every measurement, per-trial MADs included, so the reports can be redrawn."""
-    rows = [{**csv_row(r), "id": r.scenario.id, "mad_per_trial": r.mad_per_trial} for r in results]
-    meta = {"date": datetime.date.today().isoformat(), "seconds": seconds, "command": command}
+    rows = [
+        {**csv_row(r), "id": r.scenario.id, "error": r.error, "mad_per_trial": r.mad_per_trial}
+        for r in results
+    ]
     path.write_text(json.dumps({**meta, "results": rows}, indent=1) + "\n")
+
+
+def load_results(path: Path) -> tuple[list[Result], dict]:
+    """What `save_results` wrote (scenarios that no longer exist are left out)."""
+    data = json.loads(path.read_text())
+    by_id = {s.id: s for s in paper_scenarios.scenarios()}
+    results = [
+        Result(
+            by_id[row["id"]],
+            row["input_shape"],
+            int(row["trials"]),
+            float(row["max_abs_output"]),
+            float(row["mad"]),
+            row["mad_per_trial"],
+            float(row["seconds"]),
+            row.get("error", ""),
+        )
+        for row in data.pop("results")
+        if row["id"] in by_id
+    ]
+    return results, data
 
 
 def write_csv(results: list[Result], path: Path) -> None:
@@ -141,11 +164,16 @@ def write_csv(results: list[Result], path: Path) -> None:
         writer.writerows(csv_row(r) for r in results)
 
 
-def write_markdown(results: list[Result], path: Path, seconds: float, command: str) -> None:
+def meta_date() -> str:
+    return datetime.date.today().isoformat()
+
+
+def write_markdown(results: list[Result], path: Path, meta: dict) -> None:
+    seconds, command = meta["seconds"], meta["command"]
     met = sum(r.meets_goal for r in results)
     largest = max((r for r in results if not r.error), key=lambda r: r.mad)
     measured = (
-        f"Measured {datetime.date.today().isoformat()} with `{command}` "
+        f"Measured {meta['date']} with `{command}` "
         f"({len(results)} scenarios, {results[0].trials} random inputs each, "
         f"{seconds / 60:.1f} min on {platform.machine()} CPU, 2 cores)."
     )
@@ -173,6 +201,8 @@ def write_markdown(results: list[Result], path: Path, seconds: float, command: s
         protocol,
         "",
         summary,
+        "",
+        *[f"Re-measured since: `{rerun}`." for rerun in meta.get("reruns", [])],
         "",
         "![MAD per scenario](mad_boxplot.png)",
         "",
@@ -227,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reduced", action="store_true", help="small inputs and 4 trials, as pytest runs it"
     )
-    parser.add_argument("--only", default="", help="run the scenarios whose id contains this")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="run the scenarios whose id contains this; the others keep their results in --out",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "evaluation")
     parser.add_argument("--work", type=Path, help="keep the migrated files here")
     args = parser.parse_args(argv)
@@ -263,9 +297,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     command = " ".join([COMMAND, *(argv if argv is not None else sys.argv[1:])])
-    save_results(results, args.out / "mad.json", seconds, command)
+    meta = {"date": meta_date(), "seconds": seconds, "command": command}
+    if args.only and (args.out / "mad.json").is_file():
+        # re-measure some scenarios: the others keep their recorded results
+        earlier, meta = load_results(args.out / "mad.json")
+        fresh = {r.scenario.id: r for r in results}
+        order = [s.id for s in paper_scenarios.scenarios()]
+        kept = [r for r in earlier if r.scenario.id not in fresh]
+        results = sorted(kept + results, key=lambda r: order.index(r.scenario.id))
+        meta["reruns"] = [*meta.get("reruns", []), f"{command} ({meta_date()})"]
+        meta["seconds"] += seconds
+    save_results(results, args.out / "mad.json", meta)
     write_csv(results, args.out / "mad.csv")
-    write_markdown(results, args.out / "mad.md", seconds, command)
+    write_markdown(results, args.out / "mad.md", meta)
     write_boxplot(results, args.out / "mad_boxplot.png")
     print(f"wrote {args.out}/mad.csv, mad.md, mad_boxplot.png ({seconds / 60:.1f} min)")
     return 0 if all(r.meets_goal for r in results) else 1
