@@ -162,4 +162,12 @@ bool reached(const Stmt& s, const pivot::Program& program, const std::map<const 
   return hit;
 }
 
+void one_line_after_imports(std::vector<syntax::StmtPtr>& body) {
+  if (body.empty() || body[0]->kind == syntax::StmtKind::FunctionDef || body[0]->kind == syntax::StmtKind::ClassDef ||
+      body[0]->empty_lines_before <= 1)
+    return;
+  body[0] = std::make_shared<syntax::Stmt>(*body[0]);
+  body[0]->empty_lines_before = 1;
+}
+
 }  // namespace nnport::backends

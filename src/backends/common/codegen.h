@@ -38,6 +38,11 @@ syntax::StmtPtr comment_stmt(const std::string& text);
 // ("fc" for linear, "conv", "pool", "bn", ...); the op id itself when it has none.
 std::string attribute_base(const std::string& op);
 
+// After the imports, one empty line before a statement that is no def (isort's spacing,
+// ruff I001): the class that followed them in the source may be gone (a helper layer of
+// the file nnport generated earlier). `body` is the module body after the imports.
+void one_line_after_imports(std::vector<syntax::StmtPtr>& body);
+
 // Code the entry's model never runs that a backend cannot write: the statement, kept as
 // comment lines under a `# nnport: not migrated (...)` line, and a warning.
 std::vector<syntax::StmtPtr> commented_out(const syntax::Stmt& s, const std::string& source_text,

@@ -104,6 +104,7 @@ class Emitter {
       head.insert(head.begin(), rest[0]);
       rest.erase(rest.begin());
     }
+    one_line_after_imports(rest);
     out.body = head;
     out.body.insert(out.body.end(), rest.begin(), rest.end());
     drop_unused_imports(out);

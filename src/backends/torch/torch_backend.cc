@@ -264,6 +264,7 @@ class TorchEmitter {
       head.insert(head.begin(), rest[0]);
       rest.erase(rest.begin());
     }
+    one_line_after_imports(rest);
     out.module.body = head;
     out.module.body.insert(out.module.body.end(), rest.begin(), rest.end());
     // a container's child moved (a permute or activation went in before it): so did its
