@@ -15,7 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PYTHON_DIR = REPO_ROOT / "python"
 
 try:
-    import nnport  # noqa: F401  (installed, e.g. `pip install -e .`)
+    import nnport
 except ImportError:
     # Run from a source tree: use its package, here and in every child process.
     sys.path.insert(0, str(PYTHON_DIR))
@@ -34,24 +34,27 @@ def examples_dir(repo_root: Path) -> Path:
     return repo_root / "examples"
 
 
+def nnport(*args: str | os.PathLike, check: bool = False) -> subprocess.CompletedProcess:
+    """Run `python -m nnport ARGS...` and return the completed process (text output);
+    with `check`, fail the test unless it exits 0. Test modules import it for helpers
+    outside a test function (`from conftest import nnport`)."""
+    process = subprocess.run(
+        [sys.executable, "-m", "nnport", *map(str, args)],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
+    if check and process.returncode != 0:
+        pytest.fail(
+            f"nnport {' '.join(map(str, args))} exited {process.returncode}:\n{process.stderr}"
+        )
+    return process
+
+
 @pytest.fixture(scope="session")
 def run_nnport():
-    """Run `python -m nnport ARGS...` and return the completed process (text output)."""
-
-    def run(*args: str | os.PathLike, check: bool = False) -> subprocess.CompletedProcess:
-        process = subprocess.run(
-            [sys.executable, "-m", "nnport", *map(str, args)],
-            capture_output=True,
-            check=False,
-            text=True,
-        )
-        if check and process.returncode != 0:
-            pytest.fail(
-                f"nnport {' '.join(map(str, args))} exited {process.returncode}:\n{process.stderr}"
-            )
-        return process
-
-    return run
+    """`nnport` as a fixture."""
+    return nnport
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import nnport
 from nnport import verify
 
 TRIALS = 5
@@ -309,15 +310,6 @@ UNSUPPORTED = [
         id="hardtanh-bounds",
     ),
 ]
-
-
-def nnport(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "nnport", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def convert(src: Path, out: Path, entry: str, shapes, layout="keep", style=None):

@@ -22,13 +22,12 @@ needed).
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import nnport
 from nnport import verify
 
 TRIALS = 5
@@ -382,15 +381,6 @@ UNSUPPORTED = [
         id="dense-without-input-shape",
     ),
 ]
-
-
-def nnport(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "nnport", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def convert(src: Path, out: Path, entry: str, shapes, layout="keep", style=None):

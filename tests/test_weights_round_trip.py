@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import nnport
 from nnport import weights
 
 pytestmark = pytest.mark.skipif(
@@ -228,15 +229,6 @@ class WorkerPool:
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def nnport(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "nnport", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def shape_options(shapes) -> list[str]:
