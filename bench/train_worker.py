@@ -31,7 +31,6 @@ The report: `losses` (the mean loss of every training batch, in step order, as f
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -60,12 +59,18 @@ def _inputs(request: dict, framework: str, x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def _report(request: dict, losses: list[float], predictions: np.ndarray, y_test, extra: dict):
+def _report(request: dict, losses, outputs: np.ndarray, y_test, dropout_layers, times) -> None:
+    """Write the run's report: every step's loss, test accuracy and predictions (from the
+    model's test outputs), and `times` = (started, ready, trained) perf_counter readings."""
+    predictions = _predict(request, outputs)
+    started, ready, trained = times
     report = {
         "losses": [float(v) for v in losses],
         "test_accuracy": float(np.mean(predictions == y_test)),
         "test_predictions": [int(p) for p in predictions],
-        **extra,
+        "dropout_layers": dropout_layers,
+        "setup_seconds": ready - started,
+        "train_seconds": trained - ready,
     }
     Path(request["out"]).write_text(json.dumps(report))
 
@@ -177,18 +182,8 @@ def torch_train(request: dict) -> None:
     with torch.no_grad():
         for start in range(0, len(x_test_t), EVAL_BATCH):
             outputs.append(model(x_test_t[start : start + EVAL_BATCH]).numpy())
-    predictions = _predict(request, np.concatenate(outputs))
-    _report(
-        request,
-        losses,
-        predictions,
-        y_test,
-        {
-            "dropout_layers": dropout_layers,
-            "setup_seconds": ready - started,
-            "train_seconds": trained - ready,
-        },
-    )
+    times = (started, ready, trained)
+    _report(request, losses, np.concatenate(outputs), y_test, dropout_layers, times)
 
 
 # --- Keras --------------------------------------------------------------------------
@@ -298,18 +293,8 @@ def keras_train(request: dict) -> None:
         predict(tf.constant(x_test[start : start + EVAL_BATCH])).numpy()
         for start in range(0, len(x_test), EVAL_BATCH)
     ]
-    predictions = _predict(request, np.concatenate(outputs))
-    _report(
-        request,
-        losses,
-        predictions,
-        y_test,
-        {
-            "dropout_layers": dropout_layers,
-            "setup_seconds": ready - started,
-            "train_seconds": trained - ready,
-        },
-    )
+    times = (started, ready, trained)
+    _report(request, losses, np.concatenate(outputs), y_test, dropout_layers, times)
 
 
 COMMANDS = {
@@ -321,20 +306,7 @@ COMMANDS = {
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 3 or tuple(argv[:2]) not in COMMANDS:
-        print("usage: python bench/train_worker.py torch|keras init|train REQUEST.json")
-        return 2
-    framework, command, request_path = argv
-    if framework == "keras":
-        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    request = json.loads(Path(request_path).read_text())
-    try:
-        COMMANDS[framework, command](request)
-    except _worker.WorkerError as error:
-        print(f"train_worker: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return _worker.main(argv, COMMANDS, "python bench/train_worker.py")
 
 
 if __name__ == "__main__":

@@ -901,13 +901,16 @@ COMMANDS: dict[tuple[str, str], Callable[[dict], None]] = {
 }
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 3 or tuple(argv[:2]) not in COMMANDS:
-        known = ", ".join(" ".join(key) for key in COMMANDS)
-        print(
-            f"usage: python -m nnport._worker FRAMEWORK COMMAND REQUEST.json ({known})",
-            file=sys.stderr,
-        )
+def main(
+    argv: list[str],
+    commands: dict[tuple[str, str], Callable[[dict], None]] = COMMANDS,
+    program: str = "python -m nnport._worker",
+) -> int:
+    """Run one request with `commands` (other workers, e.g. the training benchmark's,
+    reuse this with their own table)."""
+    if len(argv) != 3 or tuple(argv[:2]) not in commands:
+        known = ", ".join(" ".join(key) for key in commands)
+        print(f"usage: {program} FRAMEWORK COMMAND REQUEST.json ({known})", file=sys.stderr)
         return 2
     framework, command, request_path = argv
     if framework == "keras":
@@ -915,7 +918,7 @@ def main(argv: list[str]) -> int:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     request = json.loads(Path(request_path).read_text())
     try:
-        COMMANDS[framework, command](request)
+        commands[framework, command](request)
         # `then`: further steps in this process, e.g. verify's source side `init` then
         # `run` then `export` (importing a framework is most of a worker's time)
         for step in request.get("then", []):
@@ -923,7 +926,7 @@ def main(argv: list[str]) -> int:
                 import keras
 
                 keras.backend.clear_session()
-            COMMANDS[framework, step["command"]](step)
+            commands[framework, step["command"]](step)
     except (WorkerError, planlib.PlanError) as error:
         print(f"nnport: error: {error}", file=sys.stderr)
         return 2
