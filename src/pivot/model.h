@@ -109,13 +109,17 @@ struct Input {
   int value = -1;
 };
 
-// Training configuration and datasets (paper 3.2); filled by later issues.
+// Training configuration (paper 3.2): the optimizer and loss by their training-catalog ids
+// (catalog/training.h), with the arguments the source states under pivot names (literals;
+// any other expression as its source text), and what fit() is told.
 struct Config {
-  std::string optimizer;
-  Attrs optimizer_args;
-  std::string loss;
+  std::string optimizer;  // "adam", "sgd", ...
+  Attrs optimizer_args;   // learning_rate, epsilon, momentum, ...
+  std::string loss;       // "sparse_categorical_crossentropy", "mean_squared_error", ...
+  bool from_logits = true;  // cross-entropy: the model outputs logits (else probabilities)
   std::vector<std::string> metrics;
-  Attrs fit;
+  Attrs fit;  // epochs, batch_size, validation_split, shuffle
+  Location loc;  // compile() / the optimizer's construction
 };
 
 struct Model {

@@ -24,6 +24,26 @@ struct Site {
   bool folded = false;
 };
 
+// A training statement a frontend recognised (paper 3.2). Backends replace the statement
+// with its counterpart in the target framework. Arguments are the source expressions,
+// keyed by pivot names (x, y, epochs, batch_size, ...), so that names and expressions the
+// user wrote (`epochs=num_epochs`) carry over.
+struct TrainingStep {
+  syntax::Stmt* stmt = nullptr;
+  // Keras source: "compile", "fit", "evaluate", "predict".
+  // PyTorch source: "optimizer", "loss", "loader", "train_loop", "eval_loop", "mode" (model.train()/eval()).
+  std::string kind;
+  syntax::ExprPtr model;  // the model the step trains (`model`, `self.net`)
+  std::vector<std::pair<std::string, syntax::ExprPtr>> args;
+  Config config;                        // "compile" / "train_loop": optimizer, loss, metrics
+  const syntax::Stmt* scope = nullptr;  // the enclosing function (nullptr: module level)
+  syntax::ExprPtr arg(const std::string& name) const {
+    for (auto& [k, v] : args)
+      if (k == name) return v;
+    return nullptr;
+  }
+};
+
 struct Program {
   std::string framework;  // source framework
   syntax::Module module;
@@ -34,6 +54,7 @@ struct Program {
   // Classes that are nnport's own helpers from an earlier migration (KerasLSTM,
   // AdaptiveAveragePooling2D, ...): they stand for catalog layers, and backends drop them.
   std::vector<std::string> helper_classes;
+  std::vector<TrainingStep> training;  // in source order
   int add_site(syntax::Expr* call, std::string op) {
     sites.push_back(Site{call, std::move(op), {}, {}});
     return static_cast<int>(sites.size()) - 1;
