@@ -12,6 +12,7 @@
 #include "catalog/catalog.h"
 #include "evaluate/interpreter.h"
 #include "frontends/keras/keras_frontend.h"
+#include "frontends/keras/keras_training.h"
 #include "frontends/torch/torch_frontend.h"
 #include "passes/layout.h"
 #include "passes/shapes.h"
@@ -220,6 +221,7 @@ std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& fi
   fe.annotate(a->program.module);
   evaluate::Interpreter in(a->program, a->model, fe, a->sink);
   in.run_module();
+  if (fw == "keras") frontends::recognise_keras_training(a->program, a->model, a->sink);
 
   // the entry expression
   std::string entry = options.entry.empty() ? find_entry(in, a->program) : options.entry;

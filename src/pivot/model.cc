@@ -260,6 +260,7 @@ std::string to_json(const Model& m) {
     j["config"] = {{"optimizer", m.config->optimizer},
                    {"optimizer_args", attrs_json(m.config->optimizer_args)},
                    {"loss", m.config->loss},
+                   {"loss_args", attrs_json(m.config->loss_args)},
                    {"from_logits", m.config->from_logits},
                    {"metrics", m.config->metrics},
                    {"fit", attrs_json(m.config->fit)}};
@@ -305,6 +306,7 @@ Model from_json(const std::string& text) {
     c.optimizer = j["config"].at("optimizer");
     c.optimizer_args = attrs_from(j["config"].at("optimizer_args"));
     c.loss = j["config"].at("loss");
+    c.loss_args = attrs_from(j["config"].at("loss_args"));
     c.from_logits = j["config"].at("from_logits");
     c.metrics = j["config"].at("metrics").get<std::vector<std::string>>();
     c.fit = attrs_from(j["config"].at("fit"));

@@ -30,13 +30,18 @@ struct Site {
 // user wrote (`epochs=num_epochs`) carry over.
 struct TrainingStep {
   syntax::Stmt* stmt = nullptr;
-  // Keras source: "compile", "fit", "evaluate", "predict".
+  // Keras source: "compile", "fit", "evaluate", "predict", "binding" (`opt = keras.optimizers.Adam()`
+  // used by a compile).
+  // Either source: "unrecognised" (a training statement left out; the frontend warned).
   // PyTorch source: "optimizer", "loss", "loader", "train_loop", "eval_loop", "mode" (model.train()/eval()).
   std::string kind;
   syntax::ExprPtr model;  // the model the step trains (`model`, `self.net`)
   std::vector<std::pair<std::string, syntax::ExprPtr>> args;
   Config config;                        // "compile" / "train_loop": optimizer, loss, metrics
   const syntax::Stmt* scope = nullptr;  // the enclosing function (nullptr: module level)
+  // evaluate/predict in a function without the compile(): the step restates the loss and
+  // metrics it needs (they hold no state, unlike the optimizer)
+  bool restates_compile = false;
   syntax::ExprPtr arg(const std::string& name) const {
     for (auto& [k, v] : args)
       if (k == name) return v;

@@ -1,5 +1,7 @@
 #include "backends/common/codegen.h"
 
+#include <tuple>
+
 #include <algorithm>
 #include <cctype>
 #include <functional>
@@ -168,6 +170,41 @@ void one_line_after_imports(std::vector<syntax::StmtPtr>& body) {
     return;
   body[0] = std::make_shared<syntax::Stmt>(*body[0]);
   body[0]->empty_lines_before = 1;
+}
+
+void sort_imports(std::vector<syntax::StmtPtr>& head) {
+  // isort's sections (ruff's I001): __future__, the standard library, everything else;
+  // in each, `import x` lines before `from x import y` lines, each sorted by module.
+  static const std::set<std::string> kStdlib = {
+      "abc",  "argparse", "collections", "copy",   "dataclasses", "enum",    "functools", "glob",   "io",
+      "itertools", "json", "logging",  "math",   "os",          "pathlib", "pickle",    "random", "re",
+      "shutil", "string", "sys",      "tempfile", "time",      "types",   "typing",    "warnings"};
+  size_t n = 0;
+  while (n < head.size() &&
+         (head[n]->kind == syntax::StmtKind::Import || head[n]->kind == syntax::StmtKind::ImportFrom))
+    ++n;
+  auto module_of = [](const syntax::Stmt& s) { return s.kind == syntax::StmtKind::Import ? s.names[0].first : s.module; };
+  auto section = [&](const syntax::Stmt& s) {
+    std::string m = module_of(s);
+    std::string top = m.substr(0, m.find('.'));
+    if (top == "__future__") return 0;
+    if (top.empty()) return 3;  // relative imports
+    return kStdlib.count(top) ? 1 : 2;
+  };
+  std::vector<std::string> comments = n ? head[0]->leading_comments : std::vector<std::string>{};
+  std::stable_sort(head.begin(), head.begin() + n, [&](const syntax::StmtPtr& a, const syntax::StmtPtr& b) {
+    auto key = [&](const syntax::Stmt& s) {
+      return std::make_tuple(section(s), s.kind == syntax::StmtKind::ImportFrom, module_of(s));
+    };
+    return key(*a) < key(*b);
+  });
+  for (size_t i = 0; i < n; ++i) {
+    head[i] = std::make_shared<syntax::Stmt>(*head[i]);
+    head[i]->leading_comments = i == 0 ? comments : std::vector<std::string>{};
+    bool new_section = i > 0 && section(*head[i]) != section(*head[i - 1]);
+    head[i]->blank_line_before = new_section;
+    head[i]->empty_lines_before = new_section ? 1 : 0;
+  }
 }
 
 }  // namespace nnport::backends

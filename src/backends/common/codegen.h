@@ -42,6 +42,9 @@ std::string attribute_base(const std::string& op);
 // ruff I001): the class that followed them in the source may be gone (a helper layer of
 // the file nnport generated earlier). `body` is the module body after the imports.
 void one_line_after_imports(std::vector<syntax::StmtPtr>& body);
+// Orders the import statements at the start of `head` as isort (ruff's I001) does, keeping
+// the first statement's leading comments (the file header) first.
+void sort_imports(std::vector<syntax::StmtPtr>& head);
 
 // Code the entry's model never runs that a backend cannot write: the statement, kept as
 // comment lines under a `# nnport: not migrated (...)` line, and a warning.

@@ -156,8 +156,11 @@ ValuePtr KerasFrontend::call_api(Interpreter& in, const std::string& qualified, 
     if (fn == "reshape" || fn == "transpose" || fn == "mean") return ops_call(in, fn, args, call);
     fail(call->loc, fmt::format("`{}` is not supported by nnport", q), "supported operations are listed by `nnport catalog`");
   }
+  // objects that configure layers or training (keras_training.cc reads the training ones
+  // from the syntax tree): no part of the model's graph
   if (q.rfind("keras.initializers.", 0) == 0 || q.rfind("keras.regularizers.", 0) == 0 ||
-      q.rfind("keras.constraints.", 0) == 0)
+      q.rfind("keras.constraints.", 0) == 0 || q.rfind("keras.optimizers.", 0) == 0 ||
+      q.rfind("keras.losses.", 0) == 0 || q.rfind("keras.metrics.", 0) == 0 || q.rfind("keras.callbacks.", 0) == 0)
     return evaluate::unknown("`" + q + "(...)`", call->loc);
   if (q.rfind("math.", 0) == 0) {
     std::string fn = q.substr(5);

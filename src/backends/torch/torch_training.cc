@@ -1,0 +1,350 @@
+#include "backends/torch/torch_training.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "backends/common/codegen.h"
+#include "catalog/training.h"
+#include "syntax/print.h"
+
+namespace nnport::backends {
+
+namespace {
+
+using syntax::ExprKind;
+using syntax::ExprPtr;
+using syntax::StmtPtr;
+
+// The helper functions, as Python source. `@train@`, `@evaluate@`, `@predict@` stand for
+// the functions' names (renamed when the file defines those names itself).
+struct Helper {
+  std::string name;
+  std::vector<std::string> needs;
+  bool functional = false;
+  std::string source;
+};
+const std::vector<Helper> kHelpers = {
+    {"as_tensor", {}, false, R"(def as_tensor(data):
+    """NumPy data (or a list or tensor) as a tensor: floats as float32, integers as int64."""
+    tensor = torch.as_tensor(data)
+    return tensor.float() if tensor.is_floating_point() else tensor.long()
+)"},
+    {"match_labels", {}, false, R"(def match_labels(outputs, labels):
+    """Labels shaped like the outputs, as Keras's losses shape them: labels of shape (batch,)
+    against outputs of shape (batch, 1) gain the last axis; labels with the outputs' shape
+    (one-hot rows, binary or regression targets) take their dtype."""
+    if labels.dim() == outputs.dim() - 1 and outputs.shape[-1] == 1:
+        labels = labels.unsqueeze(-1)
+    if labels.dim() == outputs.dim():
+        labels = labels.to(outputs.dtype)
+    return labels
+)"},
+    {"sparse_categorical_accuracy", {}, false, R"(def sparse_categorical_accuracy(outputs, labels):
+    """Keras's accuracy for class-index labels: the share of rows whose largest output is the label."""
+    return (outputs.argmax(dim=-1) == labels).float().mean()
+)"},
+    {"categorical_accuracy", {}, false, R"(def categorical_accuracy(outputs, labels):
+    """Keras's accuracy for one-hot labels: the share of rows whose largest output is the label's."""
+    return (outputs.argmax(dim=-1) == labels.argmax(dim=-1)).float().mean()
+)"},
+    {"binary_accuracy", {}, false, R"(def binary_accuracy(outputs, labels):
+    """Keras's accuracy for 0/1 labels: outputs above 0.5 count as 1 (on logits too, as in Keras)."""
+    return ((outputs > 0.5).to(labels.dtype) == labels).float().mean()
+)"},
+    {"sparse_categorical_crossentropy", {}, true, R"(def sparse_categorical_crossentropy(probabilities, labels):
+    """Keras's SparseCategoricalCrossentropy on probabilities (a softmax output): the negative
+    log-likelihood, with the probabilities clipped to [1e-7, 1 - 1e-7] as Keras clips them."""
+    return F.nll_loss(torch.log(probabilities.clamp(1e-7, 1 - 1e-7)), labels)
+)"},
+    {"categorical_crossentropy", {}, false, R"(def categorical_crossentropy(probabilities, labels):
+    """Keras's CategoricalCrossentropy on probabilities (a softmax output) and one-hot labels,
+    with the probabilities clipped to [1e-7, 1 - 1e-7] as Keras clips them."""
+    return -(labels * torch.log(probabilities.clamp(1e-7, 1 - 1e-7))).sum(dim=-1).mean()
+)"},
+    {"binary_crossentropy", {}, true, R"(def binary_crossentropy(probabilities, labels):
+    """Keras's BinaryCrossentropy on probabilities (a sigmoid output), with the probabilities
+    clipped to [1e-7, 1 - 1e-7] as Keras clips them (BCELoss clips the log at -100 instead)."""
+    return F.binary_cross_entropy(probabilities.clamp(1e-7, 1 - 1e-7), labels)
+)"},
+    {"evaluate", {"as_tensor", "match_labels"}, false, R"(def @evaluate@(model, loss_fn, x, y, batch_size=32, metrics=None, verbose=1, return_dict=False):
+    """Keras's `model.evaluate`: the loss and metrics over (x, y) in batches, in evaluation
+    mode, averaged over the samples. Returns the loss, or [loss, *metrics] with metrics."""
+    model.eval()
+    metrics = metrics or {}
+    loader = DataLoader(TensorDataset(as_tensor(x), as_tensor(y)), batch_size=batch_size)
+    totals = dict.fromkeys(["loss", *metrics], 0.0)
+    with torch.no_grad():
+        for xb, yb in loader:
+            outputs = model(xb)
+            labels = match_labels(outputs, yb)
+            totals["loss"] += loss_fn(outputs, labels).item() * len(xb)
+            for name, metric in metrics.items():
+                totals[name] += metric(outputs, labels).item() * len(xb)
+    logs = dict(zip(totals, [total / len(loader.dataset) for total in totals.values()]))
+    if verbose:
+        print(" - ".join([f"{name}: {value:.4f}" for name, value in logs.items()]))
+    if return_dict:
+        return logs
+    return list(logs.values()) if metrics else logs["loss"]
+)"},
+    {"train", {"as_tensor", "match_labels", "evaluate"}, false, R"(class History:
+    """What Keras's `fit` returns: `history` maps each loss and metric to its per-epoch values."""
+
+    def __init__(self, history):
+        self.history = history
+
+
+def @train@(
+    model,
+    optimizer,
+    loss_fn,
+    x,
+    y,
+    batch_size=32,
+    epochs=1,
+    verbose=1,
+    validation_split=0.0,
+    validation_data=None,
+    shuffle=True,
+    metrics=None,
+):
+    """Keras's `model.fit`: `epochs` passes over (x, y) in batches of `batch_size`, reshuffled
+    every epoch (unless `shuffle=False`), the last batch smaller when the data does not
+    divide; each epoch's loss and metrics are averaged over its samples, as Keras reports
+    them. `validation_split` holds out the last samples, before shuffling, as Keras does."""
+    x, y = as_tensor(x), as_tensor(y)
+    metrics = metrics or {}
+    if validation_split and validation_data is None:
+        split_at = int(len(x) * (1.0 - validation_split))
+        x, y, validation_data = x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
+    history = {}
+    for epoch in range(epochs):
+        model.train()
+        totals = dict.fromkeys(["loss", *metrics], 0.0)
+        for xb, yb in loader:
+            outputs = model(xb)
+            labels = match_labels(outputs, yb)
+            loss = loss_fn(outputs, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            totals["loss"] += loss.item() * len(xb)
+            with torch.no_grad():
+                for name, metric in metrics.items():
+                    totals[name] += metric(outputs, labels).item() * len(xb)
+        logs = dict(zip(totals, [total / len(x) for total in totals.values()]))
+        if validation_data is not None:
+            results = @evaluate@(model, loss_fn, *validation_data, batch_size, metrics, verbose=0, return_dict=True)
+            for name, value in results.items():
+                logs["val_" + name] = value
+        for name, value in logs.items():
+            history.setdefault(name, []).append(value)
+        if verbose:
+            print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join([f"{k}: {v:.4f}" for k, v in logs.items()]))
+    return History(history)
+)"},
+    {"predict", {"as_tensor"}, false, R"(def @predict@(model, x, batch_size=32, verbose=1):
+    """Keras's `model.predict`: the model's outputs for `x`, in batches, in evaluation mode,
+    as a NumPy array."""
+    model.eval()
+    loader = DataLoader(TensorDataset(as_tensor(x)), batch_size=batch_size)
+    with torch.no_grad():
+        return torch.cat([model(xb) for (xb,) in loader]).numpy()
+)"},
+};
+
+const Helper& helper(const std::string& name) {
+  for (auto& h : kHelpers)
+    if (h.name == name) return h;
+  throw std::logic_error("no training helper " + name);
+}
+
+// `train`, or `keras_train` when the file defines a `train` of its own.
+std::string helper_name(const std::string& name, const std::set<std::string>& taken) {
+  return taken.count(name) ? "keras_" + name : name;
+}
+
+void need(const std::string& name, TorchTraining& out) {
+  if (!out.helpers.insert(name).second) return;
+  const Helper& h = helper(name);
+  out.uses_functional = out.uses_functional || h.functional;
+  for (auto& n : h.needs) need(n, out);
+}
+
+ExprPtr source_expr(const pivot::TrainingStep& step, const std::string& name) {
+  ExprPtr e = step.arg(name);
+  return e ? syntax::clone(e) : nullptr;
+}
+
+// torch.optim.X(model.parameters(), ...) with every default that differs from Keras's
+// written out, each with a comment line above the statement.
+StmtPtr optimizer_stmt(const pivot::TrainingStep& step) {
+  const pivot::Config& c = step.config;
+  const catalog::OptimizerDef& od = *catalog::optimizer(c.optimizer);
+  std::vector<std::string> comments;
+  const catalog::OptimizerDef* target = &od;
+  std::vector<syntax::Argument> args{
+      syntax::pos(syntax::call(syntax::attr(syntax::clone(step.model), "parameters"), {}))};
+  ExprPtr beta_1, beta_2;
+  bool decoupled = false;
+  for (const auto& p : od.params) {
+    ExprPtr value = source_expr(step, "optimizer." + p.attr);
+    if (p.attr == "weight_decay") {
+      if (value && value->kind == ExprKind::None) continue;
+      if (!value && p.keras_default.is_none()) continue;
+      // Keras's weight decay is decoupled; PyTorch's Adam needs decoupled_weight_decay=True
+      if (od.torch_decay_coupled) decoupled = true;
+    }
+    if (!value) {
+      if (p.torch_default == p.keras_default || p.torch.empty()) continue;
+      value = literal(p.keras_default);
+      comments.push_back(fmt::format("# {}={}: {}", p.torch.substr(0, p.torch.find('.')),
+                                     to_python(p.keras_default), p.why));
+    }
+    if (p.torch == "betas.0") beta_1 = value;
+    else if (p.torch == "betas.1") beta_2 = value;
+    else args.push_back(syntax::kw(p.torch, value));
+  }
+  if (beta_1 || beta_2) {
+    auto default_of = [&](const char* attr) { return literal(od.param(attr)->keras_default); };
+    auto betas = syntax::tuple({beta_1 ? beta_1 : default_of("beta_1"), beta_2 ? beta_2 : default_of("beta_2")});
+    // betas go after lr, where PyTorch's signature has them
+    args.insert(args.begin() + (args.size() > 1 && args[1].name == "lr" ? 2 : 1), syntax::kw("betas", betas));
+  }
+  if (decoupled) {
+    args.push_back(syntax::kw("decoupled_weight_decay", syntax::bool_lit(true)));
+    comments.push_back("# Keras's weight_decay is decoupled (AdamW-style): decoupled_weight_decay=True");
+  }
+  if (!od.note.empty()) {  // wrapped at 80 columns
+    std::string line = "#";
+    size_t start = 0;
+    while (start < od.note.size()) {
+      size_t end = od.note.find(' ', start);
+      if (end == std::string::npos) end = od.note.size();
+      std::string word = od.note.substr(start, end - start);
+      if (line.size() + 1 + word.size() > 80) {
+        comments.push_back(line);
+        line = "#";
+      }
+      line += " " + word;
+      start = end + 1;
+    }
+    comments.push_back(line);
+  }
+  auto s = syntax::assign(syntax::name("optimizer"), syntax::call(syntax::dotted(target->torch_class), args));
+  s->leading_comments = comments;
+  return s;
+}
+
+// The loss: a PyTorch loss module on logits, or a helper on probabilities (Keras's
+// from_logits=False after a softmax / sigmoid output layer).
+StmtPtr loss_stmt(const pivot::TrainingStep& step, const std::set<std::string>& taken, TorchTraining& out) {
+  const pivot::Config& c = step.config;
+  const catalog::LossDef& ld = *catalog::loss(c.loss);
+  ExprPtr value;
+  std::string why;
+  if (c.from_logits) {
+    std::vector<syntax::Argument> args;
+    for (const auto& p : ld.params)
+      if (ExprPtr v = source_expr(step, "loss." + p.attr)) args.push_back(syntax::kw(p.torch, v));
+    value = syntax::call(syntax::dotted("nn." + ld.torch_logits.substr(ld.torch_logits.rfind('.') + 1)), args);
+    if (ld.labels == "sparse") why = "logits and class-index labels, as Keras's from_logits=True";
+    else if (ld.labels == "one_hot") why = "logits and one-hot (probability) labels, as Keras's from_logits=True";
+    else if (ld.labels == "binary") why = "logits, as Keras's from_logits=True";
+  } else {
+    need(ld.id, out);
+    (void)taken;
+    value = syntax::name(ld.id);
+    why = "the model outputs probabilities (Keras's from_logits=False)";
+  }
+  auto s = syntax::assign(syntax::name("loss_fn"), value);
+  if (!why.empty()) s->leading_comments = {"# " + why};
+  return s;
+}
+
+syntax::Argument kw_from(const pivot::TrainingStep& step, const std::string& name) {
+  return syntax::kw(name, source_expr(step, name));
+}
+
+// `x = model.fit(...)` keeps its targets; `model.fit(...)` stays an expression statement.
+StmtPtr like(const syntax::Stmt& original, ExprPtr value) {
+  StmtPtr s = original.kind == syntax::StmtKind::Assign   ? syntax::assign(syntax::clone(original.targets[0]), value)
+              : original.kind == syntax::StmtKind::Return ? syntax::return_stmt(value)
+                                                          : syntax::expr_stmt(value);
+  if (original.kind == syntax::StmtKind::Assign)
+    for (size_t i = 1; i < original.targets.size(); ++i) s->targets.push_back(syntax::clone(original.targets[i]));
+  s->loc = original.loc;
+  s->leading_comments = original.leading_comments;
+  s->trailing_comment = original.trailing_comment;
+  s->blank_line_before = original.blank_line_before;
+  s->empty_lines_before = original.empty_lines_before;
+  return s;
+}
+
+}  // namespace
+
+std::vector<StmtPtr> torch_training_statements(const pivot::TrainingStep& step, const std::set<std::string>& taken,
+                                               TorchTraining& out) {
+  const syntax::Stmt& s = *step.stmt;
+  if (step.kind == "unrecognised" || step.kind == "binding") return {};
+  const pivot::Config& c = step.config;
+  const catalog::LossDef& ld = *catalog::loss(c.loss);
+  bool metrics = !c.metrics.empty();
+  if (step.kind == "compile" || step.restates_compile) {
+    std::vector<StmtPtr> body{loss_stmt(step, taken, out)};
+    if (step.kind == "compile") body.insert(body.begin(), optimizer_stmt(step));
+    if (metrics) {
+      need(ld.metric, out);
+      auto table = std::make_shared<syntax::Expr>();
+      table->kind = ExprKind::Dict;
+      table->items = {syntax::str_lit("accuracy")};
+      table->values = {syntax::name(ld.metric)};
+      body.push_back(syntax::assign(syntax::name("metrics"), table));
+    }
+    body[0]->leading_comments.insert(body[0]->leading_comments.begin(), s.leading_comments.begin(),
+                                     s.leading_comments.end());
+    body[0]->blank_line_before = s.blank_line_before;
+    body[0]->empty_lines_before = s.empty_lines_before;
+    body[0]->loc = s.loc;
+    if (step.kind == "compile") return body;
+    pivot::TrainingStep call = step;
+    call.restates_compile = false;
+    auto rest = torch_training_statements(call, taken, out);
+    rest[0]->leading_comments.clear();
+    rest[0]->blank_line_before = false;
+    rest[0]->empty_lines_before = 0;
+    body.insert(body.end(), rest.begin(), rest.end());
+    return body;
+  }
+  std::vector<syntax::Argument> args{syntax::pos(syntax::clone(step.model))};
+  if (step.kind == "fit" || step.kind == "evaluate") {
+    if (step.kind == "fit") args.push_back(syntax::pos(syntax::name("optimizer")));
+    args.push_back(syntax::pos(syntax::name("loss_fn")));
+  }
+  need(step.kind == "fit" ? "train" : step.kind, out);
+  for (const char* a : {"x", "y"})
+    if (step.arg(a)) args.push_back(syntax::pos(source_expr(step, a)));
+  for (const char* a : {"batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle"})
+    if (step.arg(a)) args.push_back(kw_from(step, a));
+  if (metrics && step.kind != "predict") args.push_back(syntax::kw("metrics", syntax::name("metrics")));
+  std::string fn = helper_name(step.kind == "fit" ? "train" : step.kind, taken);
+  return {like(s, syntax::call(syntax::name(fn), args))};
+}
+
+std::string torch_training_helpers(const std::set<std::string>& helpers, const std::set<std::string>& taken) {
+  std::string text;
+  for (const auto& h : kHelpers) {
+    if (!helpers.count(h.name)) continue;
+    std::string src = h.source;
+    for (const char* n : {"train", "evaluate", "predict"}) {
+      std::string token = fmt::format("@{}@", n), name = helper_name(n, taken);
+      for (size_t at; (at = src.find(token)) != std::string::npos;) src.replace(at, token.size(), name);
+    }
+    text += src;
+  }
+  return text;
+}
+
+}  // namespace nnport::backends

@@ -1,0 +1,334 @@
+#include "frontends/keras/keras_training.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "catalog/training.h"
+#include "frontends/keras/keras_frontend.h"
+#include "syntax/print.h"
+
+namespace nnport::frontends {
+
+namespace {
+
+using syntax::Expr;
+using syntax::ExprKind;
+using syntax::ExprPtr;
+using syntax::Stmt;
+using syntax::StmtKind;
+using syntax::StmtPtr;
+
+// Keras's parameter order for the methods nnport translates, and what each parameter is
+// in the pivot ("" = accepted and dropped: it changes printing only). Parameters not
+// listed make the statement untranslatable.
+struct Method {
+  std::vector<std::pair<std::string, std::string>> params;  // keyword -> pivot name
+};
+const std::map<std::string, Method> kMethods = {
+    {"compile", {{{"optimizer", "optimizer"}, {"loss", "loss"}, {"loss_weights", "!"}, {"metrics", "metrics"}}}},
+    {"fit",
+     {{{"x", "x"},
+       {"y", "y"},
+       {"batch_size", "batch_size"},
+       {"epochs", "epochs"},
+       {"verbose", "verbose"},
+       {"callbacks", "!"},
+       {"validation_split", "validation_split"},
+       {"validation_data", "validation_data"},
+       {"shuffle", "shuffle"}}}},
+    {"evaluate", {{{"x", "x"}, {"y", "y"}, {"batch_size", "batch_size"}, {"verbose", "verbose"}}}},
+    {"predict", {{{"x", "x"}, {"batch_size", "batch_size"}, {"verbose", "verbose"}}}},
+};
+
+// The metrics compile() may name that the generated code computes.
+const std::set<std::string> kAccuracy = {"accuracy", "acc"};
+
+pivot::Attr literal_attr(const ExprPtr& e) {
+  switch (e->kind) {
+    case ExprKind::Int: return pivot::Attr(e->int_value);
+    case ExprKind::Float: return pivot::Attr(e->float_value);
+    case ExprKind::Bool: return pivot::Attr(e->bool_value);
+    case ExprKind::String: return pivot::Attr(e->text);
+    case ExprKind::None: return pivot::Attr();
+    case ExprKind::UnaryOp:
+      if (e->name == "-" && (e->object->kind == ExprKind::Int || e->object->kind == ExprKind::Float)) {
+        pivot::Attr a = literal_attr(e->object);
+        return a.is_int() ? pivot::Attr(-a.as_int()) : pivot::Attr(-a.as_number());
+      }
+      break;
+    default: break;
+  }
+  return pivot::Attr(syntax::print_expr(*e));  // a name or expression: its source text
+}
+
+class Recogniser {
+ public:
+  Recogniser(pivot::Program& p, pivot::Model& m, DiagnosticSink& s) : P(p), M(m), sink(s) {
+    for (const auto& st : P.module.body) {
+      if (st->kind == StmtKind::Import)
+        for (auto& [n, as] : st->names) aliases_[as.empty() ? n.substr(0, n.find('.')) : as] = as.empty() ? n.substr(0, n.find('.')) : n;
+      if (st->kind == StmtKind::ImportFrom)
+        for (auto& [n, as] : st->names) aliases_[as.empty() ? n : as] = st->module + "." + n;
+    }
+  }
+
+  void run() { walk(P.module.body, nullptr); }
+
+ private:
+  pivot::Program& P;
+  pivot::Model& M;
+  DiagnosticSink& sink;
+  std::map<std::string, std::string> aliases_;
+  // names bound in a scope to an optimizer or loss object: `opt = keras.optimizers.Adam(...)`
+  std::map<std::pair<const Stmt*, std::string>, std::pair<ExprPtr, Stmt*>> bound_;
+
+  std::string qualified(const ExprPtr& e) {
+    if (!e) return "";
+    if (e->kind == ExprKind::Name) return aliases_.count(e->name) ? keras_canonical(aliases_[e->name]) : "";
+    if (e->kind == ExprKind::Attribute) {
+      std::string base = qualified(e->object);
+      return base.empty() ? "" : keras_canonical(base + "." + e->name);
+    }
+    return "";
+  }
+
+  void walk(const std::vector<StmtPtr>& body, const Stmt* scope) {
+    for (const auto& s : body) {
+      switch (s->kind) {
+        case StmtKind::FunctionDef: walk(s->body, s.get()); break;
+        case StmtKind::ClassDef: break;  // model classes: their methods are the model, not its training
+        case StmtKind::If:
+        case StmtKind::For:
+        case StmtKind::While:
+        case StmtKind::With:
+          walk(s->body, scope);
+          walk(s->orelse, scope);
+          break;
+        default: statement(*s, scope);
+      }
+    }
+  }
+
+  // The call a statement makes of a training method: `model.fit(...)`, `h = model.fit(...)`.
+  static Expr* method_call(const Stmt& s) {
+    if (s.kind != StmtKind::Expr && s.kind != StmtKind::Assign && s.kind != StmtKind::Return) return nullptr;
+    Expr* v = s.value.get();
+    if (!v || v->kind != ExprKind::Call || !v->object || v->object->kind != ExprKind::Attribute) return nullptr;
+    return kMethods.count(v->object->name) ? v : nullptr;
+  }
+
+  void statement(Stmt& s, const Stmt* scope) {
+    if (s.kind == StmtKind::Assign && s.targets.size() == 1 && s.targets[0]->kind == ExprKind::Name && s.value &&
+        s.value->kind == ExprKind::Call) {
+      std::string q = qualified(s.value->object);
+      if (catalog::optimizer_by_keras(q) || catalog::loss_by_keras(q)) {
+        bound_[{scope, s.targets[0]->name}] = {s.value, &s};
+        return;
+      }
+    }
+    Expr* call = method_call(s);
+    if (!call) return;
+    const std::string& method = call->object->name;
+    pivot::TrainingStep step;
+    step.stmt = &s;
+    step.kind = method;
+    step.model = call->object->object;
+    step.scope = scope;
+    const Method& m = kMethods.at(method);
+    size_t position = 0;
+    for (const auto& a : call->args) {
+      std::string keyword = a.name;
+      if (a.star || a.double_star) return refuse(s, method, a.value->loc, "unpacked arguments");
+      if (keyword.empty()) {
+        if (position >= m.params.size()) return refuse(s, method, a.value->loc, "a positional argument past the known ones");
+        keyword = m.params[position++].first;
+      }
+      auto it = std::find_if(m.params.begin(), m.params.end(), [&](auto& p) { return p.first == keyword; });
+      if (it == m.params.end() || it->second == "!")
+        return refuse(s, method, a.value->loc, fmt::format("`{}=`", keyword));
+      step.args.emplace_back(it->second, a.value);
+    }
+    if (method == "compile" && !compile(step, scope)) return;
+    if (method != "compile") {
+      // the compile() in this function or at module level: its names are in scope here
+      std::string model = syntax::print_expr(*step.model);
+      auto it = compiled_.find({scope, model});
+      if (it == compiled_.end()) it = compiled_.find({nullptr, model});
+      if (it == compiled_.end() && method != "fit")
+        for (auto i = compiled_.begin(); i != compiled_.end(); ++i)
+          if (i->first.second == model) {
+            it = i;
+            step.restates_compile = method == "evaluate";
+            break;
+          }
+      if (it == compiled_.end())
+        return refuse(s, method, call->loc,
+                      fmt::format("`{}` without a recognised compile() in the same function or at module level", model));
+      step.config = it->second;
+    }
+    if (method == "fit") {
+      pivot::Attrs fit;
+      for (auto& [k, v] : step.args)
+        if (k != "x" && k != "y" && k != "validation_data" && k != "verbose") fit[k] = literal_attr(v);
+      if (M.config && M.config->fit.empty()) M.config->fit = fit;
+    }
+    P.training.push_back(std::move(step));
+  }
+
+  // Leaves the statement out (the backends drop it) with a warning that says why.
+  void refuse(Stmt& s, const std::string& method, const Location& at, const std::string& what) {
+    (void)at;
+    pivot::TrainingStep dropped;
+    dropped.stmt = &s;
+    dropped.kind = "unrecognised";
+    P.training.push_back(dropped);
+    sink.warn(s.loc, fmt::format("`.{}(...)` with {}: training code nnport does not recognise; left out", method, what),
+              "the rest of the file is migrated; write this step by hand in the target framework");
+  }
+
+  // An optimizer or loss argument: a string identifier, a constructor call, or a name bound to
+  // one in this scope or at module level.
+  ExprPtr resolve(const ExprPtr& e, const Stmt* scope, std::vector<Stmt*>& bindings) {
+    if (e->kind != ExprKind::Name) return e;
+    for (const Stmt* sc : {scope, static_cast<const Stmt*>(nullptr)}) {
+      auto it = bound_.find({sc, e->name});
+      if (it != bound_.end()) {
+        bindings.push_back(it->second.second);
+        return it->second.first;
+      }
+    }
+    return e;
+  }
+
+  // Keras decays weights after the step (decoupled); PyTorch has that in AdamW and in
+  // Adam(decoupled_weight_decay=True), and plain SGD's L2 term gives the same step.
+  static bool decay_translatable(const catalog::OptimizerDef& od, const pivot::Attrs& args) {
+    auto wd = args.find("weight_decay");
+    if (wd == args.end() || wd->second.is_none() || !od.torch_decay_coupled || od.id == "adam") return true;
+    auto momentum = args.find("momentum");
+    bool no_momentum = momentum == args.end() || ((momentum->second.is_int() || momentum->second.is_float()) &&
+                                                  momentum->second.as_number() == 0);
+    return od.id == "sgd" && no_momentum;
+  }
+
+  bool compile(pivot::TrainingStep& step, const Stmt* scope) {
+    Stmt& s = *step.stmt;
+    pivot::Config c;
+    c.loc = s.loc;
+    std::vector<Stmt*> bindings;
+    // optimizer (Keras's default: "rmsprop")
+    ExprPtr opt = step.arg("optimizer");
+    const catalog::OptimizerDef* od = nullptr;
+    if (!opt) {
+      od = catalog::optimizer("rmsprop");
+    } else {
+      opt = resolve(opt, scope, bindings);
+      if (opt->kind == ExprKind::String) {
+        od = catalog::optimizer_by_keras(opt->text);
+      } else if (opt->kind == ExprKind::Call) {
+        od = catalog::optimizer_by_keras(qualified(opt->object));
+        if (od) {
+          size_t position = 0;
+          for (auto& a : opt->args) {
+            std::string keyword = a.name;
+            if (keyword.empty() && position < od->params.size()) keyword = od->params[position++].keras;
+            const catalog::OptimizerParam* p = od->keras_param(keyword);
+            if (!p) {
+              refuse(s, "compile", a.value->loc,
+                     fmt::format("the optimizer argument `{}=` (nnport translates {})", keyword, od->keras_class));
+              return false;
+            }
+            c.optimizer_args[p->attr] = literal_attr(a.value);
+            step.args.emplace_back("optimizer." + p->attr, a.value);
+          }
+        }
+      }
+      if (!od) {
+        refuse(s, "compile", opt->loc, fmt::format("the optimizer `{}`", syntax::print_expr(*opt)));
+        return false;
+      }
+    }
+    c.optimizer = od->id;
+    if (!decay_translatable(*od, c.optimizer_args)) {
+      refuse(s, "compile", s.loc,
+             fmt::format("{}'s weight_decay (decoupled in Keras; {}'s is an L2 term added to the gradient, "
+                         "which differs with this optimizer)", od->keras_class, od->torch_class));
+      return false;
+    }
+    // loss
+    ExprPtr loss = step.arg("loss");
+    if (!loss) {
+      refuse(s, "compile", s.loc, "no loss");
+      return false;
+    }
+    loss = resolve(loss, scope, bindings);
+    const catalog::LossDef* ld = nullptr;
+    bool from_logits = false;
+    if (loss->kind == ExprKind::String) {
+      ld = catalog::loss_by_keras(loss->text);
+    } else if (loss->kind == ExprKind::Call) {
+      ld = catalog::loss_by_keras(qualified(loss->object));
+      for (auto& a : loss->args) {
+        if (a.name == "from_logits" && (a.value->kind == ExprKind::Bool)) {
+          from_logits = a.value->bool_value;
+        } else if (ld && a.name == "delta" && !ld->params.empty()) {
+          c.loss_args[a.name] = literal_attr(a.value);
+          step.args.emplace_back("loss." + a.name, a.value);
+        } else {
+          refuse(s, "compile", a.value->loc,
+                 fmt::format("the loss argument `{}` (nnport translates from_logits=True/False)",
+                             a.name.empty() ? syntax::print_expr(*a.value) : a.name + "="));
+          return false;
+        }
+      }
+    } else if (loss->kind == ExprKind::Attribute) {  // keras.losses.sparse_categorical_crossentropy
+      ld = catalog::loss_by_keras(qualified(loss));
+    }
+    if (!ld) {
+      refuse(s, "compile", loss->loc, fmt::format("the loss `{}`", syntax::print_expr(*loss)));
+      return false;
+    }
+    c.loss = ld->id;
+    c.from_logits = ld->labels == "regression" || from_logits;
+    // metrics
+    if (ExprPtr metrics = step.arg("metrics")) {
+      if (metrics->kind != ExprKind::List && metrics->kind != ExprKind::Tuple) {
+        refuse(s, "compile", metrics->loc, "metrics that are not a list");
+        return false;
+      }
+      for (auto& x : metrics->items) {
+        if (x->kind != ExprKind::String || !kAccuracy.count(x->text) || ld->metric.empty()) {
+          refuse(s, "compile", x->loc, fmt::format("the metric `{}` (nnport translates \"accuracy\")", syntax::print_expr(*x)));
+          return false;
+        }
+        c.metrics.push_back("accuracy");
+      }
+    }
+    step.config = c;
+    if (!M.config) M.config = c;
+    compiled_[{scope, syntax::print_expr(*step.model)}] = c;
+    // the statements binding the optimizer / loss objects go with the compile()
+    for (Stmt* b : bindings) {
+      pivot::TrainingStep bound;
+      bound.stmt = b;
+      bound.kind = "binding";
+      bound.scope = scope;
+      P.training.push_back(bound);
+    }
+    return true;
+  }
+
+  // (scope, model expression) -> the configuration its recognised compile() set
+  std::map<std::pair<const Stmt*, std::string>, pivot::Config> compiled_;
+};
+
+}  // namespace
+
+void recognise_keras_training(pivot::Program& program, pivot::Model& model, DiagnosticSink& sink) {
+  Recogniser(program, model, sink).run();
+}
+
+}  // namespace nnport::frontends
