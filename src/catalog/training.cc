@@ -197,10 +197,36 @@ std::optional<TorchLoss> loss_by_torch(const std::string& q) {
   // CrossEntropyLoss appears twice (sparse and one-hot labels): class indices are by far the
   // common case, and the backends say so in a comment.
   for (auto& d : losses()) {
-    if (d.torch_logits == q) return TorchLoss{&d, d.labels != "regression"};
-    if (d.torch_probabilities == q) return TorchLoss{&d, q == "torch.nn.NLLLoss"};
+    if (d.torch_logits == q) {
+      std::string why = d.labels == "sparse"   ? "CrossEntropyLoss takes logits and class-index labels"
+                        : d.labels == "binary" ? "BCEWithLogitsLoss takes logits"
+                                               : "";
+      return TorchLoss{&d, d.labels != "regression", why};
+    }
+    if (d.torch_probabilities == q) {
+      if (q == "torch.nn.NLLLoss")
+        return TorchLoss{&d, true,
+                         "NLLLoss on log_softmax outputs: log_softmax of log-probabilities is the identity, so "
+                         "cross-entropy on them as logits is exact"};
+      return TorchLoss{&d, false, "BCELoss takes probabilities (a sigmoid output)"};
+    }
   }
   return std::nullopt;
+}
+
+const std::vector<std::string>& loader_performance_keywords() {
+  static const std::vector<std::string> k = {"num_workers", "pin_memory", "persistent_workers", "prefetch_factor",
+                                             "pin_memory_device", "timeout", "multiprocessing_context"};
+  return k;
+}
+const std::vector<std::string>& torch_array_conversions() {
+  static const std::vector<std::string> k = {"torch.tensor", "torch.as_tensor", "torch.from_numpy", "torch.Tensor",
+                                             "torch.FloatTensor", "torch.LongTensor", "torch.asarray"};
+  return k;
+}
+const std::vector<std::string>& torch_tensor_casts() {
+  static const std::vector<std::string> k = {"to", "cuda", "cpu", "float", "long", "double", "int"};
+  return k;
 }
 
 std::string training_json() {

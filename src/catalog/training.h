@@ -68,6 +68,7 @@ const LossDef* loss_by_keras(const std::string& qualified_or_name);
 struct TorchLoss {
   const LossDef* loss = nullptr;
   bool from_logits = true;
+  std::string why;  // how the PyTorch loss maps onto the Keras one (a comment in generated code)
 };
 std::optional<TorchLoss> loss_by_torch(const std::string& qualified);
 
@@ -77,6 +78,21 @@ struct FitDefaults {
   long long epochs = 1;
   bool shuffle = true;
 };
+
+// PyTorch's data pipeline as a training loop reads it (torch.utils.data): DataLoader's
+// defaults, which differ from fit()'s (FitDefaults), and the keywords that change only how
+// batches are produced (worker processes, pinned memory), not which.
+struct LoaderDefaults {
+  long long batch_size = 1;
+  bool shuffle = false;
+  bool drop_last = false;
+};
+const std::vector<std::string>& loader_performance_keywords();  // num_workers, pin_memory, ...
+// Calls that turn arrays into tensors (`torch.tensor(x, dtype=...)`, `torch.from_numpy(x)`)
+// and tensor methods that only move or cast (`.to(device)`, `.float()`): fit() takes the
+// arrays themselves.
+const std::vector<std::string>& torch_array_conversions();
+const std::vector<std::string>& torch_tensor_casts();
 
 std::string training_json();  // both tables, for `nnport catalog --format json`
 

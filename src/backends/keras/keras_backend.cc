@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "backends/keras/keras_training.h"
 #include "catalog/catalog.h"
 #include "passes/shapes.h"
 #include "syntax/parse.h"
@@ -1057,6 +1058,7 @@ class Emitter {
 
   std::vector<StmtPtr> translate_stmt(const StmtPtr& sp, Ctx& ctx) {
     const Stmt& s = *sp;
+    if (auto t = keras_training_stmt(P, s, sink)) return *t;  // recognised training code
     auto c = std::make_shared<Stmt>(s);
     switch (s.kind) {
       case StmtKind::ClassDef: {

@@ -6,7 +6,9 @@
 #include <functional>
 
 #include "catalog/catalog.h"
+#include "catalog/training.h"
 #include "frontends/common/binding.h"
+#include "frontends/torch/torch_training.h"
 #include "passes/shapes.h"
 
 namespace nnport::frontends {
@@ -130,6 +132,8 @@ void TorchFrontend::annotate(syntax::Module& module) {
     }
   };
   walk(module.body);
+  // the training code (optimizer, loss, DataLoader, the epoch loop): a static pass too
+  recognise_torch_training(program_, model_, sink_);
 }
 
 ValuePtr TorchFrontend::import(const std::string& qualified) {
@@ -258,6 +262,11 @@ ValuePtr TorchFrontend::call_api(Interpreter& in, const std::string& qualified, 
     return d;
   }
   if (q.rfind("torch.nn.init.", 0) == 0) return evaluate::none();  // weight initialisation: see backend
+  // Training code (see torch_training.cc): optimizers, schedulers and losses are opaque to
+  // the model; a DataLoader yields no batches, since nnport never trains.
+  if (q.rfind("torch.optim.", 0) == 0 || catalog::loss_by_torch(q)) return evaluate::unknown("`" + q + "(...)`", call->loc);
+  if (q.rfind("torch.utils.data.", 0) == 0)
+    return q.find("DataLoader") != std::string::npos ? evaluate::list({}) : evaluate::unknown("`" + q + "(...)`", call->loc);
   if (q.rfind("math.", 0) == 0) {
     std::string fn = q.substr(5);
     auto num = [&](size_t i) {
@@ -279,6 +288,9 @@ ValuePtr TorchFrontend::call_api(Interpreter& in, const std::string& qualified, 
   }
   auto match = catalog::Catalog::get().lookup("torch", q);
   if (!match) {
+    const auto& conversions = catalog::torch_array_conversions();  // data for training code
+    if (std::find(conversions.begin(), conversions.end(), q) != conversions.end())
+      return evaluate::unknown("`" + q + "(...)`", call->loc);
     if (q.rfind("torch.", 0) == 0) {
       bool layer_like = q.rfind("torch.nn.", 0) == 0 && q.rfind("torch.nn.functional.", 0) != 0;
       fail(call->loc, fmt::format("`{}` is not supported by nnport", short_name(q)),
@@ -621,6 +633,14 @@ ValuePtr TorchFrontend::layer_method(Interpreter& in, const ValuePtr& lv, const 
     return evaluate::list(out);
   }
   if (name == "apply" || name == "_initialize_weights" || name == "reset_parameters") return evaluate::none();
+  // training-time calls: the model stays what it is
+  if (name == "train" || name == "eval" || name == "to" || name == "cuda" || name == "cpu" || name == "float" ||
+      name == "requires_grad_") {
+    if (auto inst = instance_of(l.get())) return inst;
+    return lv;
+  }
+  if (name == "parameters" || name == "named_parameters" || name == "state_dict" || name == "zero_grad")
+    return evaluate::unknown(fmt::format("`.{}()` of the model", name), call->loc);
   (void)in;
   fail(call->loc, fmt::format("`.{}()` on a {} is not supported by nnport", name, l->op));
 }

@@ -1,0 +1,134 @@
+#include "backends/keras/keras_training.h"
+
+#include <fmt/format.h>
+
+#include "backends/common/codegen.h"
+#include "catalog/training.h"
+#include "syntax/print.h"
+
+namespace nnport::backends {
+
+namespace {
+
+using syntax::Argument;
+using syntax::ExprKind;
+using syntax::ExprPtr;
+using syntax::StmtPtr;
+
+// `keras.optimizers.Adam(learning_rate=..., epsilon=1e-08  # why)`
+ExprPtr optimizer_expr(const pivot::TrainingStep& st, const catalog::OptimizerDef& od) {
+  std::vector<Argument> args;
+  for (const auto& p : od.params) {
+    if (p.keras.empty()) continue;
+    if (ExprPtr given = st.arg("optimizer." + p.attr)) {
+      args.push_back(syntax::kw(p.keras, syntax::clone(given)));
+      continue;
+    }
+    // a default the source left implicit that Keras would set differently
+    if (p.torch_default == p.keras_default || p.why.empty() || p.torch_default.is_none()) continue;
+    ExprPtr v = literal(p.torch_default);
+    v->comment = "# " + p.why;
+    args.push_back(syntax::kw(p.keras, v));
+  }
+  return syntax::call(syntax::dotted(od.keras_class), std::move(args));
+}
+
+// `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`
+ExprPtr loss_expr(const pivot::TrainingStep& st, const catalog::LossDef& ld, bool from_logits) {
+  std::vector<Argument> args;
+  if (ld.labels != "regression" && from_logits) args.push_back(syntax::kw("from_logits", syntax::bool_lit(true)));
+  for (const auto& p : ld.params)
+    if (ExprPtr given = st.arg("loss." + p.attr)) args.push_back(syntax::kw(p.keras, syntax::clone(given)));
+  return syntax::call(syntax::dotted(ld.keras_class), std::move(args));
+}
+
+// Words of `text` in lines of at most `width` characters.
+std::vector<std::string> wrap(const std::string& text, size_t width) {
+  std::vector<std::string> lines{""};
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t sp = text.find(' ', pos);
+    std::string word = text.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+    pos = sp == std::string::npos ? text.size() : sp + 1;
+    if (!lines.back().empty() && lines.back().size() + 1 + word.size() > width) lines.emplace_back();
+    lines.back() += (lines.back().empty() ? "" : " ") + word;
+  }
+  return lines;
+}
+
+std::vector<StmtPtr> train_loop(const pivot::TrainingStep& st) {
+  const catalog::OptimizerDef* od = catalog::optimizer(st.config.optimizer);
+  const catalog::LossDef* ld = catalog::loss(st.config.loss);
+  ExprPtr loss_class = st.arg("loss_class");
+  auto tl = loss_class ? catalog::loss_by_torch(loss_class->text) : std::nullopt;
+  ExprPtr opt = optimizer_expr(st, *od);
+  ExprPtr loss = loss_expr(st, *ld, st.config.from_logits);
+  if (tl && !tl->why.empty()) loss->comment = "# " + tl->why + "\n";  // on its own line above `loss=`
+  std::vector<Argument> compile_args{syntax::kw("optimizer", opt), syntax::kw("loss", loss)};
+  auto compile = syntax::expr_stmt(syntax::call(syntax::attr(syntax::clone(st.model), "compile"), compile_args));
+  if (!od->note.empty())
+    for (auto& line : wrap(fmt::format("{}: {}", od->keras_class, od->note), 76))
+      compile->leading_comments.push_back("# " + line);
+  // Keras's fit() defaults (batch_size 32, shuffle True) differ from DataLoader's (1,
+  // False): both are always written.
+  std::vector<Argument> fit_args{syntax::pos(syntax::clone(st.arg("x"))), syntax::pos(syntax::clone(st.arg("y"))),
+                                 syntax::kw("epochs", syntax::clone(st.arg("epochs"))),
+                                 syntax::kw("batch_size", syntax::clone(st.arg("batch_size"))),
+                                 syntax::kw("shuffle", syntax::clone(st.arg("shuffle")))};
+  auto fit = syntax::expr_stmt(syntax::call(syntax::attr(syntax::clone(st.model), "fit"), fit_args));
+  return {compile, fit};
+}
+
+// with torch.no_grad(): for xb, yb in loader: ... -> model.evaluate(x, y, batch_size=...)
+std::vector<StmtPtr> eval_loop(const pivot::TrainingStep& st) {
+  std::vector<StmtPtr> out;
+  if (st.arg("restate_compile")) {
+    const catalog::LossDef* ld = catalog::loss(st.config.loss);
+    ExprPtr loss_class = st.arg("loss_class");
+    auto tl = loss_class ? catalog::loss_by_torch(loss_class->text) : std::nullopt;
+    ExprPtr loss = loss_expr(st, *ld, st.config.from_logits);
+    if (tl && !tl->why.empty()) loss->comment = "# " + tl->why + "\n";
+    auto compile = syntax::expr_stmt(
+        syntax::call(syntax::attr(syntax::clone(st.model), "compile"), {syntax::kw("loss", loss)}));
+    compile->leading_comments.push_back("# evaluate() needs a compiled model: the loss of the evaluation loop");
+    out.push_back(compile);
+  }
+  out.push_back(syntax::expr_stmt(syntax::call(
+      syntax::attr(syntax::clone(st.model), "evaluate"),
+      {syntax::pos(syntax::clone(st.arg("x"))), syntax::pos(syntax::clone(st.arg("y"))),
+       syntax::kw("batch_size", syntax::clone(st.arg("batch_size")))})));
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<StmtPtr>> keras_training_stmt(const pivot::Program& program, const syntax::Stmt& s,
+                                                        DiagnosticSink& sink) {
+  const pivot::TrainingStep* st = nullptr;
+  for (const auto& t : program.training)
+    if (t.stmt == &s) st = &t;
+  if (!st || program.framework != "torch") return std::nullopt;
+  std::vector<StmtPtr> out;
+  if (st->kind == "train_loop") {
+    out = train_loop(*st);
+  } else if (st->kind == "eval_loop") {
+    out = eval_loop(*st);
+  } else if (st->kind == "unrecognised") {
+    // the frontend said why; the loop stays visible as a comment
+    DiagnosticSink already_reported;
+    out = commented_out(s, program.module.text, NotTranslatable{s.loc, s.kind == syntax::StmtKind::With ? "evaluation loop" : "training loop"}, already_reported);
+    return out;
+  } else {
+    (void)sink;
+    return out;  // optimizer, loss, loader, mode: their work is in compile() / fit()
+  }
+  if (!out.empty()) {
+    out[0]->leading_comments.insert(out[0]->leading_comments.begin(), s.leading_comments.begin(),
+                                    s.leading_comments.end());
+    out[0]->blank_line_before = s.blank_line_before;
+    out[0]->empty_lines_before = s.empty_lines_before;
+  }
+  return out;
+}
+
+}  // namespace nnport::backends
