@@ -229,6 +229,21 @@ const std::vector<std::string>& torch_tensor_casts() {
   return k;
 }
 
+const std::vector<SchedulerDef>& schedulers() {
+  // torch/optim/lr_scheduler.py: the closed forms of StepLR and ExponentialLR
+  static const std::vector<SchedulerDef> t = {
+      {"torch.optim.lr_scheduler.StepLR", {{"step_size", ""}, {"gamma", "0.1"}},
+       "{lr} * {gamma} ** (epoch // {step_size})"},
+      {"torch.optim.lr_scheduler.ExponentialLR", {{"gamma", ""}}, "{lr} * {gamma} ** epoch"},
+  };
+  return t;
+}
+const SchedulerDef* scheduler_by_torch(const std::string& q) {
+  for (auto& d : schedulers())
+    if (d.torch_class == q) return &d;
+  return nullptr;
+}
+
 std::string training_json() {
   using nlohmann::json;
   auto attr = [](const Attr& a) -> json {

@@ -94,6 +94,19 @@ const std::vector<std::string>& loader_performance_keywords();  // num_workers, 
 const std::vector<std::string>& torch_array_conversions();
 const std::vector<std::string>& torch_tensor_casts();
 
+// Learning-rate schedulers stepped once per epoch (`scheduler.step()` in the epoch loop):
+// the learning rate of each epoch in closed form, which the Keras side sets with a
+// LearningRateScheduler callback at the start of the epoch.
+struct SchedulerDef {
+  std::string torch_class;  // "torch.optim.lr_scheduler.StepLR"
+  // the arguments after the optimizer, in PyTorch's order: keyword and default (a Python
+  // literal; "" = required)
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string per_epoch;  // Python over `epoch` (0-based), {lr} and {param}s
+};
+const std::vector<SchedulerDef>& schedulers();
+const SchedulerDef* scheduler_by_torch(const std::string& qualified);
+
 std::string training_json();  // both tables, for `nnport catalog --format json`
 
 }  // namespace nnport::catalog

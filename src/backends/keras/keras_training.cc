@@ -4,6 +4,7 @@
 
 #include "backends/common/codegen.h"
 #include "catalog/training.h"
+#include "syntax/parse.h"
 #include "syntax/print.h"
 
 namespace nnport::backends {
@@ -56,6 +57,34 @@ std::vector<std::string> wrap(const std::string& text, size_t width) {
   return lines;
 }
 
+// `callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch: 0.001 * 0.1 ** (epoch // 10))]`:
+// the catalog's closed form of a PyTorch scheduler stepped once per epoch, set by Keras at
+// the start of each epoch.
+ExprPtr scheduler_callback(const pivot::TrainingStep& st) {
+  const catalog::SchedulerDef* sd = catalog::scheduler_by_torch(st.arg("schedule")->text);
+  auto operand = [](const ExprPtr& e) {
+    std::string t = syntax::print_expr(*e);
+    bool atom = e->kind == ExprKind::Name || e->kind == ExprKind::Int || e->kind == ExprKind::Float ||
+                e->kind == ExprKind::Attribute || e->kind == ExprKind::Call || e->kind == ExprKind::Subscript;
+    return atom ? t : "(" + t + ")";
+  };
+  std::string body = sd->per_epoch;
+  auto replace = [&](const std::string& key, const std::string& value) {
+    for (size_t p = body.find(key); p != std::string::npos; p = body.find(key, p + value.size()))
+      body.replace(p, key.size(), value);
+  };
+  if (st.arg("schedule.offset")) replace("epoch", "(epoch + 1)");
+  replace("{lr}", operand(st.arg("schedule.lr")));
+  for (const auto& [k, dflt] : sd->params) replace("{" + k + "}", operand(st.arg("schedule." + k)));
+  syntax::Module m = syntax::parse_module("lambda epoch: " + body, "<nnport>");
+  ExprPtr lambda = m.body.at(0)->value;
+  ExprPtr cb = syntax::call(syntax::dotted("keras.callbacks.LearningRateScheduler"), {syntax::pos(lambda)});
+  ExprPtr list = syntax::list({cb});
+  std::string cls = sd->torch_class.substr(sd->torch_class.rfind('.') + 1);
+  list->comment = "# PyTorch's " + cls + ", stepped once per epoch\n";
+  return list;
+}
+
 std::vector<StmtPtr> train_loop(const pivot::TrainingStep& st) {
   const catalog::OptimizerDef* od = catalog::optimizer(st.config.optimizer);
   const catalog::LossDef* ld = catalog::loss(st.config.loss);
@@ -75,6 +104,7 @@ std::vector<StmtPtr> train_loop(const pivot::TrainingStep& st) {
                                  syntax::kw("epochs", syntax::clone(st.arg("epochs"))),
                                  syntax::kw("batch_size", syntax::clone(st.arg("batch_size"))),
                                  syntax::kw("shuffle", syntax::clone(st.arg("shuffle")))};
+  if (st.arg("schedule")) fit_args.push_back(syntax::kw("callbacks", scheduler_callback(st)));
   auto fit = syntax::expr_stmt(syntax::call(syntax::attr(syntax::clone(st.model), "fit"), fit_args));
   return {compile, fit};
 }

@@ -236,5 +236,28 @@ TEST(KerasTraining, AnEvaluationLoopBecomesEvaluate) {
   EXPECT_TRUE(r.diagnostics.empty()) << r.rendered_diagnostics;
 }
 
+TEST(KerasTraining, ASchedulerBecomesALearningRateSchedulerCallback) {
+  std::string src = training("torch.optim.SGD(model.parameters(), lr=0.1)");
+  src.replace(src.find("    model.train()\n"), 0,
+              "    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.5)\n");
+  src.replace(src.find("    return model\n"), 0, "        scheduler.step()\n");
+  Result r = run(src);
+  EXPECT_CONTAINS(r.output,
+                  "        # PyTorch's StepLR, stepped once per epoch\n"
+                  "        callbacks=[\n"
+                  "            keras.callbacks.LearningRateScheduler(\n"
+                  "                lambda epoch: 0.1 * 0.5 ** (epoch // 10)\n"
+                  "            )\n"
+                  "        ],\n");
+  EXPECT_LACKS(r.output, "StepLR(");
+  EXPECT_TRUE(r.diagnostics.empty()) << r.rendered_diagnostics;
+  // stepped before the epoch's batches: each epoch trains with the next epoch's rate
+  std::string before = training("torch.optim.SGD(model.parameters(), lr=0.1)");
+  before.replace(before.find("    model.train()\n"), 0,
+                 "    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)\n");
+  before.replace(before.find("        for xb, yb in loader:\n"), 0, "        scheduler.step()\n");
+  EXPECT_CONTAINS(run(before).output, "lambda epoch: 0.1 * 0.9 ** (epoch + 1)");
+}
+
 }  // namespace
 }  // namespace nnport

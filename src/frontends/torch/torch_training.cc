@@ -9,6 +9,7 @@
 #include <set>
 
 #include "catalog/training.h"
+#include "syntax/parse.h"
 #include "syntax/print.h"
 
 namespace nnport::frontends {
@@ -36,7 +37,8 @@ std::string canonical(const std::string& q) {
     if (q.rfind(p, 0) == 0) return "torch.nn." + q.substr(std::string(p).size());
   for (const char* p : {"torch.utils.data.dataloader.", "torch.utils.data.dataset."})
     if (q.rfind(p, 0) == 0) return "torch.utils.data." + q.substr(std::string(p).size());
-  if (q.rfind("torch.optim.", 0) == 0 && std::count(q.begin(), q.end(), '.') == 3)  // torch.optim.adam.Adam
+  if (q.rfind("torch.optim.", 0) == 0 && q.rfind("torch.optim.lr_scheduler.", 0) != 0 &&
+      std::count(q.begin(), q.end(), '.') == 3)  // torch.optim.adam.Adam
     return "torch.optim." + q.substr(q.rfind('.') + 1);
   return q;
 }
@@ -347,8 +349,9 @@ class Recogniser {
           if (base && (base->kind == ExprKind::Name)) out.insert(base->name);
           else if (t->kind == ExprKind::Tuple || t->kind == ExprKind::List) names_in(t, out);
         }
+      static const std::set<std::string> kTrainingMethods = {"train", "eval", "zero_grad", "backward", "step"};
       if (s->kind == StmtKind::Expr && is_call(s->value) && s->value->object->kind == ExprKind::Attribute &&
-          is_name(s->value->object->object))
+          is_name(s->value->object->object) && !kTrainingMethods.count(s->value->object->name))
         out.insert(s->value->object->object->name);
       bound_in(s->body, out);
       bound_in(s->orelse, out);
@@ -615,6 +618,7 @@ class Recogniser {
     std::vector<const Stmt*> leftovers;  // warned only once the loop is recognised whole
     Stmt* batch_loop = &outer;
     ExprPtr epochs = syntax::int_lit(1);
+    std::vector<std::pair<Stmt*, bool>> scheduler_steps;  // `scheduler.step()`, after the batch loop
     if (is_call(outer.value) && is_name(outer.value->object, "range") && !names_.count("range")) {
       auto r = positional(*outer.value);
       if (r.empty() || r.size() > 2 || !outer.value->args.size() || has_star_args(*outer.value) ||
@@ -628,6 +632,9 @@ class Recogniser {
           batch_loop = s.get();
         } else if (is_mode_stmt(*s)) {
           record(s.get(), "mode", s->value->object->object, scope);
+        } else if (s->kind == StmtKind::Expr && is_method_call(s->value, "step") && s->value->args.empty() &&
+                   is_name(s->value->object->object)) {
+          scheduler_steps.emplace_back(s.get(), batch_loop != nullptr);
         } else if (s->kind != StmtKind::Pass) {
           if (contains_method_stmt({s}, "backward"))
             throw Refusal{s->loc, "the backward pass is not in a loop over the batches of a DataLoader",
@@ -738,6 +745,13 @@ class Recogniser {
     st.config.fit["batch_size"] = to_attr(d.batch_size);
     st.config.fit["shuffle"] = to_attr(d.shuffle);
     st.config.loc = opt->loc;
+    // a learning-rate scheduler stepped once per epoch; one nnport cannot write is left out
+    // with a warning like any other statement
+    bool scheduled = false;
+    for (auto& [s, after] : scheduler_steps) {
+      if (!scheduled && scheduler(*s, after, b.step_on, od, opt_args, scope, at, st)) scheduled = true;
+      else leftovers.push_back(s);
+    }
     std::sort(leftovers.begin(), leftovers.end(),
               [](const Stmt* a, const Stmt* b) { return a->loc.begin < b->loc.begin; });
     for (auto* s : leftovers) left_out(*s);
@@ -746,6 +760,49 @@ class Recogniser {
     record(d.loader_def, "loader", b.model, scope);
     record(d.dataset_def, "loader", b.model, scope);
     return st;
+  }
+
+  // `scheduler.step()` in the epoch loop, `scheduler` a catalog scheduler of the optimizer:
+  // its class and arguments as step args ("schedule.<param>", "schedule.lr").
+  bool scheduler(Stmt& s, bool after, const std::string& optimizer, const catalog::OptimizerDef* od,
+                 const std::vector<std::pair<std::string, ExprPtr>>& opt_args, const Stmt* scope, unsigned at,
+                 pivot::TrainingStep& st) {
+    Stmt* def = lookup(s.value->object->object->name, scope, at);
+    if (!def || !is_call(def->value)) return false;
+    const Expr& call = *def->value;
+    std::string q = callee(def->value);
+    const catalog::SchedulerDef* sd = catalog::scheduler_by_torch(q);
+    if (!sd || has_star_args(call)) return false;
+    auto pos = positional(call);
+    ExprPtr first = pos.empty() ? keyword(call, "optimizer") : pos[0];
+    if (!is_name(first, optimizer) || pos.size() > 1 + sd->params.size()) return false;
+    std::vector<std::pair<std::string, ExprPtr>> args;
+    for (size_t i = 0; i < sd->params.size(); ++i) {
+      const auto& [k, dflt] = sd->params[i];
+      ExprPtr v = i + 1 < pos.size() ? pos[i + 1] : keyword(call, k);
+      if (!v && dflt.empty()) return false;
+      if (!v) v = syntax::parse_module(dflt, "<catalog>").body.at(0)->value;
+      args.emplace_back(k, v);
+    }
+    for (auto& a : call.args) {
+      if (a.name.empty() || a.name == "optimizer") continue;
+      bool known = std::any_of(sd->params.begin(), sd->params.end(), [&](auto& p) { return p.first == a.name; });
+      bool default_last_epoch = a.name == "last_epoch" && a.value->kind == ExprKind::UnaryOp && a.value->object &&
+                                a.value->object->kind == ExprKind::Int && a.value->object->int_value == 1;
+      if (!known && !default_last_epoch) return false;
+    }
+    ExprPtr lr;
+    for (auto& [k, v] : opt_args)
+      if (k == "learning_rate") lr = v;
+    if (!lr) lr = syntax::parse_module(pivot::to_python(od->param("learning_rate")->torch_default), "<catalog>").body.at(0)->value;
+    st.args.emplace_back("schedule", syntax::str_lit(q));
+    st.args.emplace_back("schedule.lr", lr);
+    for (auto& [k, v] : args) st.args.emplace_back("schedule." + k, v);
+    // stepped before the epoch's batches: the epoch trains with the next epoch's rate
+    if (!after) st.args.emplace_back("schedule.offset", syntax::int_lit(1));
+    record(def, "scheduler", st.model, scope);
+    (void)s;
+    return true;
   }
 
   // range(start, stop) -> stop - start, written simply where it can be

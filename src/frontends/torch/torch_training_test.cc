@@ -341,5 +341,35 @@ TEST(TorchTrainingRecognise, AModuleLevelScriptAndABatchLoopWithoutEpochs) {
   EXPECT_EQ(r->model.config->loss, "binary_crossentropy");
 }
 
+// training() with `scheduler = <ctor>` before the loop and `scheduler.step()` after the batches
+std::string scheduled(const std::string& ctor, bool before_batches = false) {
+  std::string src = training("torch.optim.SGD(model.parameters(), lr=0.1)");
+  src.replace(src.find("    model.train()\n"), 0, "    scheduler = " + ctor + "\n");
+  if (before_batches) src.replace(src.find("        for xb, yb in loader:\n"), 0, "        scheduler.step()\n");
+  else src.replace(src.find("    return model\n"), 0, "        scheduler.step()\n");
+  return src;
+}
+
+TEST(TorchTrainingRecognise, SchedulersSteppedPerEpochFromTheCatalog) {
+  auto r = recognise(scheduled("torch.optim.lr_scheduler.StepLR(optimizer, step_size=10)"));
+  EXPECT_TRUE(r->sink.items.empty()) << r->warnings();
+  EXPECT_EQ(r->arg("schedule"), "\"torch.optim.lr_scheduler.StepLR\"");
+  EXPECT_EQ(r->arg("schedule.lr"), "0.1");
+  EXPECT_EQ(r->arg("schedule.step_size"), "10");
+  EXPECT_EQ(r->arg("schedule.gamma"), "0.1");  // StepLR's default, stated
+  EXPECT_EQ(r->arg("schedule.offset"), "<none>");
+  EXPECT_TRUE(r->step("scheduler"));
+  auto before = recognise(scheduled("torch.optim.lr_scheduler.ExponentialLR(optimizer, 0.9)", true));
+  EXPECT_EQ(before->arg("schedule.gamma"), "0.9");
+  EXPECT_EQ(before->arg("schedule.offset"), "1");
+}
+
+TEST(TorchTrainingRecognise, ASchedulerOutsideTheCatalogIsLeftOutWithAWarning) {
+  auto r = recognise(scheduled("torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)"));
+  ASSERT_TRUE(r->step("train_loop"));
+  EXPECT_EQ(r->arg("schedule"), "<none>");
+  EXPECT_EQ(r->warnings(), "18:9: `scheduler.step()`: training code nnport does not recognise; left out\n");
+}
+
 }  // namespace
 }  // namespace nnport
