@@ -104,6 +104,10 @@ std::vector<StmtPtr> train_loop(const pivot::TrainingStep& st) {
                                  syntax::kw("epochs", syntax::clone(st.arg("epochs"))),
                                  syntax::kw("batch_size", syntax::clone(st.arg("batch_size"))),
                                  syntax::kw("shuffle", syntax::clone(st.arg("shuffle")))};
+  if (ExprPtr vx = st.arg("validation_x")) {
+    fit_args.push_back(syntax::kw("validation_data", syntax::tuple({syntax::clone(vx), syntax::clone(st.arg("validation_y"))})));
+    fit_args.push_back(syntax::kw("validation_batch_size", syntax::clone(st.arg("validation_batch_size"))));
+  }
   if (st.arg("schedule")) fit_args.push_back(syntax::kw("callbacks", scheduler_callback(st)));
   auto fit = syntax::expr_stmt(syntax::call(syntax::attr(syntax::clone(st.model), "fit"), fit_args));
   return {compile, fit};

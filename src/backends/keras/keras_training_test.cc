@@ -259,5 +259,26 @@ TEST(KerasTraining, ASchedulerBecomesALearningRateSchedulerCallback) {
   EXPECT_CONTAINS(run(before).output, "lambda epoch: 0.1 * 0.9 ** (epoch + 1)");
 }
 
+TEST(KerasTraining, AValidationLoopAfterEachEpochBecomesValidationData) {
+  std::string src = training("torch.optim.Adam(model.parameters())");
+  src.replace(src.find("def train(model, x, y, num_epochs=3):\n"), std::string("def train(model, x, y, num_epochs=3):\n").size(),
+              "def train(model, x, y, x_val, y_val, num_epochs=3):\n"
+              "    val_loader = DataLoader(TensorDataset(x_val, y_val), batch_size=64)\n");
+  src.replace(src.find("    return model\n"), 0,
+              "        model.eval()\n"
+              "        with torch.no_grad():\n"
+              "            for xb, yb in val_loader:\n"
+              "                val_loss = criterion(model(xb), yb)\n"
+              "                print(val_loss.item())\n");
+  Result r = run(src);
+  EXPECT_CONTAINS(r.output,
+                  "        validation_data=(x_val, y_val),\n"
+                  "        validation_batch_size=64,\n");
+  EXPECT_LACKS(r.output, "val_loader");
+  ASSERT_EQ(r.diagnostics.size(), 1u) << r.rendered_diagnostics;
+  EXPECT_EQ(r.diagnostics[0].message, "`print(val_loss.item())`: evaluation code nnport does not recognise; left out");
+  EXPECT_EQ(r.diagnostics[0].loc.line, 31);
+}
+
 }  // namespace
 }  // namespace nnport

@@ -391,72 +391,6 @@ class Recogniser {
   // ---- the evaluation loop -----------------------------------------------------------
 
   // with torch.no_grad(): for xb, yb in loader: loss = criterion(model(xb), yb) ...
-  void eval_loop(Stmt& w, const Stmt* scope) {
-    scopes_with_loop_.insert(scope);
-    try {
-      pivot::TrainingStep st;
-      st.stmt = &w;
-      st.kind = "eval_loop";
-      st.scope = scope;
-      std::vector<const Stmt*> leftovers;
-      Stmt* loop = nullptr;
-      for (auto& s : w.body) {
-        if (s->kind == StmtKind::For && !loop) loop = s.get();
-        else if (is_mode_stmt(*s)) record(s.get(), "mode", s->value->object->object, scope);
-        else if (s->kind != StmtKind::Pass) leftovers.push_back(s.get());
-      }
-      if (!loop->orelse.empty()) throw Refusal{loop->loc, "the loop has an else clause", "migrate it by hand"};
-      unsigned at = w.loc.begin;
-      Data d = data(*loop, scope, at);
-      Batch b;
-      for (size_t i = 0; i < loop->body.size(); ++i) {
-        Stmt& s = *loop->body[i];
-        bool ok = batch_statement(s, static_cast<int>(i), d.xb, d.yb, b, scope);
-        if (!ok || b.zero_grad == static_cast<int>(i) || b.backward == static_cast<int>(i) || b.step == static_cast<int>(i))
-          leftovers.push_back(&s);
-      }
-      if (b.forward < 0 || !b.model)
-        throw Refusal{loop->loc, fmt::format("no call of the model on `{}` in the loop", d.xb), "call `model(xb)`"};
-      if (!b.criterion)
-        throw Refusal{loop->loc, "no loss computed in the loop (model.evaluate() reports the loss)",
-                      "write `loss = criterion(model(xb), yb)`"};
-      Loss l = loss(b.criterion, scope, at);
-      check_nothing_used_after(w, scope, "model.evaluate()");
-      st.model = syntax::clone(b.model);
-      st.args = {{"x", d.x}, {"y", d.y}, {"batch_size", d.batch_size}};
-      for (auto& [k, v] : l.args) st.args.emplace_back("loss." + k, v);
-      st.args.emplace_back("loss_class", syntax::str_lit(l.loss_class));
-      // evaluate() needs a compiled model: without a training loop before it in this
-      // function, the step restates compile() with the loss (a loss holds no state)
-      bool trained_here = std::any_of(steps_.begin(), steps_.end(), [&](const pivot::TrainingStep& t) {
-        return t.kind == "train_loop" && t.scope == scope && same_expr(t.model, b.model);
-      });
-      if (!trained_here) st.args.emplace_back("restate_compile", syntax::bool_lit(true));
-      st.config.loss = l.torch.loss->id;
-      st.config.from_logits = l.torch.from_logits;
-      st.config.fit["batch_size"] = to_attr(d.batch_size);
-      st.config.loc = w.loc;
-      std::sort(leftovers.begin(), leftovers.end(),
-                [](const Stmt* a, const Stmt* c) { return a->loc.begin < c->loc.begin; });
-      for (auto* s : leftovers)
-        sink.warn(s->loc, fmt::format("`{}`: evaluation code nnport does not recognise; left out", source_line(*s)),
-                  "nnport replaced the evaluation loop with model.evaluate(...), which returns the mean loss; "
-                  "compute other quantities from model.predict(x) by hand");
-      record(l.def, "loss", b.model, scope);
-      record(d.loader_def, "loader", b.model, scope);
-      record(d.dataset_def, "loader", b.model, scope);
-      steps_.push_back(st);
-    } catch (const Refusal& r) {
-      sink.warn(r.loc.known() ? r.loc : w.loc, fmt::format("evaluation loop left out: {}", r.why),
-                r.hint + "; the loop stays in the generated file as a comment");
-      pivot::TrainingStep st;
-      st.stmt = &w;
-      st.kind = "unrecognised";
-      st.scope = scope;
-      steps_.push_back(st);
-    }
-  }
-
   // ---- the training loop -------------------------------------------------------------
 
   struct Batch {
@@ -610,6 +544,91 @@ class Recogniser {
     return l;
   }
 
+  // The batches, model and loss of `with torch.no_grad(): for xb, yb in loader: loss =
+  // criterion(model(xb), yb) ...`; the statements it does not recognise go to `leftovers`.
+  struct Eval {
+    Data d;
+    Loss l;
+    ExprPtr model;
+  };
+  Eval match_eval(Stmt& w, const Stmt* scope, std::vector<const Stmt*>& leftovers) {
+    Stmt* loop = nullptr;
+    for (auto& s : w.body) {
+      if (s->kind == StmtKind::For && !loop) loop = s.get();
+      else if (is_mode_stmt(*s)) record(s.get(), "mode", s->value->object->object, scope);
+      else if (s->kind != StmtKind::Pass) leftovers.push_back(s.get());
+    }
+    if (!loop) throw Refusal{w.loc, "no loop over the batches of a DataLoader", "write `for xb, yb in loader:`"};
+    if (!loop->orelse.empty()) throw Refusal{loop->loc, "the loop has an else clause", "migrate it by hand"};
+    unsigned at = w.loc.begin;
+    Data d = data(*loop, scope, at);
+    Batch b;
+    for (size_t i = 0; i < loop->body.size(); ++i) {
+      Stmt& s = *loop->body[i];
+      bool ok = batch_statement(s, static_cast<int>(i), d.xb, d.yb, b, scope);
+      if (!ok || b.zero_grad == static_cast<int>(i) || b.backward == static_cast<int>(i) || b.step == static_cast<int>(i))
+        leftovers.push_back(&s);
+    }
+    if (b.forward < 0 || !b.model)
+      throw Refusal{loop->loc, fmt::format("no call of the model on `{}` in the loop", d.xb), "call `model(xb)`"};
+    if (!b.criterion)
+      throw Refusal{loop->loc, "no loss computed in the loop (model.evaluate() reports the loss)",
+                    "write `loss = criterion(model(xb), yb)`"};
+    return Eval{d, loss(b.criterion, scope, at), b.model};
+  }
+
+  void warn_evaluation_leftovers(std::vector<const Stmt*>& leftovers) {
+    std::sort(leftovers.begin(), leftovers.end(),
+              [](const Stmt* a, const Stmt* c) { return a->loc.begin < c->loc.begin; });
+    for (auto* s : leftovers)
+      sink.warn(s->loc, fmt::format("`{}`: evaluation code nnport does not recognise; left out", source_line(*s)),
+                "nnport replaced the evaluation loop with model.evaluate(...) (or fit's validation_data), which "
+                "reports the mean loss; compute other quantities from model.predict(x) by hand");
+  }
+
+  void eval_loop(Stmt& w, const Stmt* scope) {
+    scopes_with_loop_.insert(scope);
+    try {
+      pivot::TrainingStep st;
+      st.stmt = &w;
+      st.kind = "eval_loop";
+      st.scope = scope;
+      std::vector<const Stmt*> leftovers;
+      Eval e = match_eval(w, scope, leftovers);
+      Data& d = e.d;
+      Loss& l = e.l;
+      ExprPtr model = e.model;
+      check_nothing_used_after(w, scope, "model.evaluate()");
+      st.model = syntax::clone(model);
+      st.args = {{"x", d.x}, {"y", d.y}, {"batch_size", d.batch_size}};
+      for (auto& [k, v] : l.args) st.args.emplace_back("loss." + k, v);
+      st.args.emplace_back("loss_class", syntax::str_lit(l.loss_class));
+      // evaluate() needs a compiled model: without a training loop before it in this
+      // function, the step restates compile() with the loss (a loss holds no state)
+      bool trained_here = std::any_of(steps_.begin(), steps_.end(), [&](const pivot::TrainingStep& t) {
+        return t.kind == "train_loop" && t.scope == scope && same_expr(t.model, model);
+      });
+      if (!trained_here) st.args.emplace_back("restate_compile", syntax::bool_lit(true));
+      st.config.loss = l.torch.loss->id;
+      st.config.from_logits = l.torch.from_logits;
+      st.config.fit["batch_size"] = to_attr(d.batch_size);
+      st.config.loc = w.loc;
+      warn_evaluation_leftovers(leftovers);
+      record(l.def, "loss", model, scope);
+      record(d.loader_def, "loader", model, scope);
+      record(d.dataset_def, "loader", model, scope);
+      steps_.push_back(st);
+    } catch (const Refusal& r) {
+      sink.warn(r.loc.known() ? r.loc : w.loc, fmt::format("evaluation loop left out: {}", r.why),
+                r.hint + "; the loop stays in the generated file as a comment");
+      pivot::TrainingStep st;
+      st.stmt = &w;
+      st.kind = "unrecognised";
+      st.scope = scope;
+      steps_.push_back(st);
+    }
+  }
+
   pivot::TrainingStep match_train_loop(Stmt& outer, const Stmt* scope) {
     pivot::TrainingStep st;
     st.stmt = &outer;
@@ -619,6 +638,7 @@ class Recogniser {
     Stmt* batch_loop = &outer;
     ExprPtr epochs = syntax::int_lit(1);
     std::vector<std::pair<Stmt*, bool>> scheduler_steps;  // `scheduler.step()`, after the batch loop
+    Stmt* validation = nullptr;  // `with torch.no_grad(): for xb, yb in val_loader: ...` after the batches
     if (is_call(outer.value) && is_name(outer.value->object, "range") && !names_.count("range")) {
       auto r = positional(*outer.value);
       if (r.empty() || r.size() > 2 || !outer.value->args.size() || has_star_args(*outer.value) ||
@@ -635,6 +655,8 @@ class Recogniser {
         } else if (s->kind == StmtKind::Expr && is_method_call(s->value, "step") && s->value->args.empty() &&
                    is_name(s->value->object->object)) {
           scheduler_steps.emplace_back(s.get(), batch_loop != nullptr);
+        } else if (is_no_grad(*s) && batch_loop && !validation) {
+          validation = s.get();
         } else if (s->kind != StmtKind::Pass) {
           if (contains_method_stmt({s}, "backward"))
             throw Refusal{s->loc, "the backward pass is not in a loop over the batches of a DataLoader",
@@ -751,6 +773,26 @@ class Recogniser {
     for (auto& [s, after] : scheduler_steps) {
       if (!scheduled && scheduler(*s, after, b.step_on, od, opt_args, scope, at, st)) scheduled = true;
       else leftovers.push_back(s);
+    }
+    // a validation loop after each epoch's batches: fit's validation_data, evaluated with the
+    // compiled loss at the end of each epoch
+    if (validation) {
+      std::vector<const Stmt*> val_leftovers;
+      std::optional<Eval> v;
+      try {
+        v = match_eval(*validation, scope, val_leftovers);
+      } catch (const Refusal&) {
+      }
+      if (v && same_expr(v->model, b.model) && v->l.loss_class == l.loss_class) {
+        st.args.emplace_back("validation_x", v->d.x);
+        st.args.emplace_back("validation_y", v->d.y);
+        st.args.emplace_back("validation_batch_size", v->d.batch_size);
+        warn_evaluation_leftovers(val_leftovers);
+        record(v->d.loader_def, "loader", b.model, scope);
+        record(v->d.dataset_def, "loader", b.model, scope);
+      } else {
+        leftovers.push_back(validation);
+      }
     }
     std::sort(leftovers.begin(), leftovers.end(),
               [](const Stmt* a, const Stmt* b) { return a->loc.begin < b->loc.begin; });
