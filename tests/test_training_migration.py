@@ -30,9 +30,18 @@ class Case:
     example: str  # under examples/
     entry: str
     function: str  # the file's training function
-    outputs: str  # what the model outputs: "logits" or "probabilities"
+    outputs: str  # what the model outputs: "logits", "probabilities" (softmax) or "sigmoid"
+    data: str = (
+        "digits"  # "digits" (64 intensities, 10 classes) or "tokens" (64 tokens, 0/1 labels)
+    )
     style: str = ""
     shape: str = ""  # --input-shape, where the file does not state it
+    # the example with one piece of its training code replaced (another optimizer)
+    variant: tuple[str, str] | None = None
+    # the optimizer's update rule is the same in both frameworks (SGD, and RMSprop through
+    # nnport's KerasRMSprop): the trained models agree to float32 rounding, not only within
+    # the loss tolerance. Adam and Adagrad place epsilon differently (the catalog's notes).
+    exact: bool = False
 
     @property
     def source_framework(self) -> str:
@@ -42,17 +51,54 @@ class Case:
     def target(self) -> str:
         return "keras" if self.source_framework == "torch" else "torch"
 
+    @property
+    def id(self) -> str:
+        return "-".join(
+            [self.example, self.style or "same-style", *(self.variant[1:] if self.variant else [])]
+        )
+
+
+KERAS_ADAM = "optimizer=keras.optimizers.Adam(learning_rate=1e-3)"
+
+
+def keras_optimizer(spelling: str, exact: bool = False) -> Case:
+    """The Keras digits example trained with another optimizer."""
+    return Case(
+        "keras/digits_classifier_training.py",
+        "model",
+        "fit_model",
+        "probabilities",
+        variant=(KERAS_ADAM, f"optimizer={spelling}"),
+        exact=exact,
+    )
+
 
 CASES = [
     Case("keras/digits_classifier_training.py", "model", "fit_model", "probabilities"),
+    Case("keras/sequence_classifier_training.py", "model", "fit_model", "sigmoid", "tokens"),
+    keras_optimizer('"sgd"', exact=True),
+    keras_optimizer("keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)", exact=True),
+    keras_optimizer('"rmsprop"', exact=True),
+    keras_optimizer("keras.optimizers.Adagrad(learning_rate=0.05)"),
+    keras_optimizer("keras.optimizers.AdamW()"),
     Case("torch/digits_mlp_training.py", "model", "fit_model", "logits", shape="64"),
-    Case("torch/digits_mlp_training.py", "model", "fit_model", "logits", "sequential", "64"),
+    Case(
+        "torch/digits_mlp_training.py",
+        "model",
+        "fit_model",
+        "logits",
+        style="sequential",
+        shape="64",
+    ),
 ]
 
 
 def cross_entropy(outputs: np.ndarray, labels: np.ndarray, kind: str) -> float:
     """The mean cross-entropy, in float64, of the model's outputs."""
     outputs = outputs.astype(np.float64)
+    if kind == "sigmoid":
+        p = np.clip(outputs.reshape(-1), 1e-7, 1 - 1e-7)
+        return float(-(labels * np.log(p) + (1 - labels) * np.log(1 - p)).mean())
     if kind == "logits":
         shifted = outputs - outputs.max(axis=1, keepdims=True)
         log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -71,24 +117,37 @@ def run(framework: str, request: dict, workdir: Path, name: str) -> None:
         text=True,
         check=False,
     )
-    assert process.returncode == 0, f"{framework} {name}:\n{process.stdout[-2000:]}{process.stderr[-4000:]}"
+    assert process.returncode == 0, (
+        f"{framework} {name}:\n{process.stdout[-2000:]}{process.stderr[-4000:]}"
+    )
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory) -> Path:
+def datasets(tmp_path_factory) -> dict[str, Path]:
+    """300 of scikit-learn's digits (real data), as images or as token sequences; with
+    batches of 16 or 32 and Keras's validation split, the last batch is a partial one."""
     from sklearn.datasets import load_digits
 
     data = load_digits()
-    path = tmp_path_factory.mktemp("digits") / "digits.npz"
-    # 300 images: ten batches of 32 minus the validation split, a last partial batch
-    np.savez(path, x=(data.data[:300] / 16.0).astype(np.float32), y=data.target[:300].astype(np.int64))
-    return path
+    folder = tmp_path_factory.mktemp("data")
+    paths = {"digits": folder / "digits.npz", "tokens": folder / "tokens.npz"}
+    x, y = data.data[:300], data.target[:300]
+    np.savez(paths["digits"], x=(x / 16.0).astype(np.float32), y=y.astype(np.int64))
+    np.savez(paths["tokens"], x=x.astype(np.int64), y=(y >= 5).astype(np.float32))
+    return paths
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.example}-{c.style or 'same-style'}")
-def test_one_epoch_losses_agree(case: Case, digits: Path, tmp_path: Path, frameworks, lint):
+def train_both(case: Case, data: Path, workdir: Path, lint, tamper=None) -> dict:
+    """Migrate the case's file, copy the source's seeded initial weights, run the file's
+    training function for one epoch in both frameworks; the two workers' results.
+    `tamper` edits the migrated file before it runs (a negative control)."""
     source = REPO_ROOT / "examples" / case.example
-    migrated = tmp_path / f"migrated_{source.name}"
+    if case.variant:
+        text = source.read_text()
+        assert case.variant[0] in text
+        source = workdir / source.name
+        source.write_text(text.replace(*case.variant))
+    migrated = workdir / f"migrated_{source.name}"
     args = [source, "--to", case.target, "-o", migrated]
     if case.style:
         args += ["--style", case.style]
@@ -97,17 +156,17 @@ def test_one_epoch_losses_agree(case: Case, digits: Path, tmp_path: Path, framew
     result = nnport("convert", *args, check=True)
     assert "left out" not in result.stderr, result.stderr  # all its training code is recognised
     lint(migrated)
+    if tamper:
+        migrated.write_text(tamper(migrated.read_text()))
     plan = weights.weight_plan(source, case.target, "keep", case.entry, shapes, case.style)
 
-    source_init = tmp_path / f"source-init{SUFFIX[case.source_framework]}"
-    weights.run_worker(
-        case.source_framework,
-        "init",
-        {"model": str(source), "entry": case.entry, "plan": plan, "seed": 7, "out": str(source_init)},
-        tmp_path,
+    source_init = workdir / f"source-init{SUFFIX[case.source_framework]}"
+    request = {"model": str(source), "entry": case.entry, "plan": plan, "seed": 7}
+    weights.run_worker(case.source_framework, "init", request | {"out": str(source_init)}, workdir)
+    migrated_init = workdir / f"migrated-init{SUFFIX[case.target]}"
+    weights.convert_with_plan(
+        plan, source, migrated, source_init, migrated_init, case.entry, workdir
     )
-    migrated_init = tmp_path / f"migrated-init{SUFFIX[case.target]}"
-    weights.convert_with_plan(plan, source, migrated, source_init, migrated_init, case.entry, tmp_path)
 
     results = {}
     for side, framework, model, init in (
@@ -121,21 +180,54 @@ def test_one_epoch_losses_agree(case: Case, digits: Path, tmp_path: Path, framew
             "weights": str(init),
             "function": case.function,
             "kwargs": {"epochs": 1, "shuffle": False},
-            "data": str(digits),
-            "out": str(tmp_path / f"{side}.npz"),
+            "data": str(data),
+            "out": str(workdir / f"{side}.npz"),
         }
-        run(framework, request, tmp_path, side)
-        results[side] = np.load(tmp_path / f"{side}.npz")
+        run(framework, request, workdir, side)
+        results[side] = dict(np.load(workdir / f"{side}.npz"))
+    labels = np.load(data)["y"]
+    for side in ("source", "migrated"):
+        results[side]["loss"] = cross_entropy(results[side]["outputs"], labels, case.outputs)
+    return results
 
-    labels = np.load(digits)["y"]
-    losses = {side: cross_entropy(r["outputs"], labels, case.outputs) for side, r in results.items()}
-    losses["untrained"] = cross_entropy(results["source"]["before"], labels, case.outputs)
-    assert abs(losses["source"] - losses["migrated"]) <= TOLERANCE, losses
-    # one epoch moved the loss far more than the tolerance: the agreement is of trained
-    # models, not of two copies of the initial one
-    assert losses["untrained"] - losses["source"] > 20 * TOLERANCE, losses
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_one_epoch_losses_agree(case: Case, datasets, tmp_path: Path, frameworks, lint):
+    results = train_both(case, datasets[case.data], tmp_path, lint)
+    source, migrated = results["source"], results["migrated"]
+    moved = np.abs(source["outputs"] - source["before"]).max()
+    differ = np.abs(migrated["outputs"] - source["outputs"]).max()
+    print(
+        f"{case.id}: loss {source['loss']:.6f} / {migrated['loss']:.6f}, outputs moved {moved:.3g}, differ {differ:.3g}"
+    )
+    assert abs(source["loss"] - migrated["loss"]) <= TOLERANCE
     # the function's own report (a Keras history's epoch losses), where it returns one
-    if results["source"]["returned"].size and results["migrated"]["returned"].size:
-        np.testing.assert_allclose(
-            results["migrated"]["returned"], results["source"]["returned"], atol=TOLERANCE
-        )
+    if source["returned"].size and migrated["returned"].size:
+        np.testing.assert_allclose(migrated["returned"], source["returned"], atol=TOLERANCE)
+    # the agreement is of trained models, not of two copies of the initial one
+    assert moved > 10 * TOLERANCE
+    if case.exact:
+        assert differ < 1e-5 * max(1.0, moved)
+
+
+@pytest.mark.parametrize(
+    "case, reconciliation",
+    [
+        (keras_optimizer('"rmsprop"', exact=True), "alpha=0.9, "),
+        (keras_optimizer('"sgd"', exact=True), "lr=0.01"),
+    ],
+    ids=["rmsprop-rho", "sgd-learning-rate"],
+)
+def test_without_a_reconciliation_the_losses_disagree(
+    case, reconciliation, datasets, tmp_path, frameworks, lint
+):
+    """The negative control of the test above: the migrated file without one of the
+    defaults nnport writes out (PyTorch's own default applies) trains differently."""
+
+    def tamper(text: str) -> str:
+        assert reconciliation in text
+        return text.replace(reconciliation, "")
+
+    results = train_both(case, datasets[case.data], tmp_path, lint, tamper)
+    print(case.id, reconciliation, results["source"]["loss"], results["migrated"]["loss"])
+    assert abs(results["source"]["loss"] - results["migrated"]["loss"]) > TOLERANCE

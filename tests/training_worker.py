@@ -51,7 +51,9 @@ def torch_fit(request: dict) -> None:
     model.eval()
     with torch.no_grad():
         outputs = model(torch.from_numpy(x)).numpy()
-    outputs, before = (_worker.model_outputs(request["plan"], "torch", [o])[0] for o in (outputs, before))
+    outputs, before = (
+        _worker.model_outputs(request["plan"], "torch", [o])[0] for o in (outputs, before)
+    )
     np.savez(request["out"], outputs=outputs, before=before, returned=_result(returned))
 
 
@@ -70,7 +72,9 @@ def keras_fit(request: dict) -> None:
     function = _worker.load_module(request["model"])[request["function"]]
     returned = function(model, x, y, **request["kwargs"])
     outputs = np.asarray(model(x, training=False))
-    outputs, before = (_worker.model_outputs(request["plan"], "keras", [o])[0] for o in (outputs, before))
+    outputs, before = (
+        _worker.model_outputs(request["plan"], "keras", [o])[0] for o in (outputs, before)
+    )
     np.savez(request["out"], outputs=outputs, before=before, returned=_result(returned))
 
 

@@ -36,6 +36,10 @@ struct OptimizerDef {
   // Remaining differences in the update rule that no argument can reconcile; the
   // backends write it as a comment.
   std::string note;
+  // Keras -> PyTorch: a helper optimizer class the PyTorch backend writes instead of
+  // torch_class, with torch_class's signature and Keras's update rule, where torch_class
+  // cannot express that rule and the difference shows in training ("" = torch_class).
+  std::string torch_keras_update;
   const OptimizerParam* param(const std::string& attr) const;
   const OptimizerParam* torch_param(const std::string& keyword) const;
   const OptimizerParam* keras_param(const std::string& keyword) const;

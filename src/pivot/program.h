@@ -30,6 +30,7 @@ struct Site {
 // user wrote (`epochs=num_epochs`) carry over.
 struct TrainingStep {
   syntax::Stmt* stmt = nullptr;
+  syntax::Expr* call = nullptr;  // fit / evaluate / predict: the call, anywhere in `stmt`, that backends replace
   // Keras source: "compile", "fit", "evaluate", "predict", "binding" (`opt = keras.optimizers.Adam()`
   // used by a compile).
   // Either source: "unrecognised" (a training statement left out; the frontend warned).

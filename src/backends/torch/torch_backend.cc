@@ -103,11 +103,19 @@ const std::map<std::string, std::string> kHelperSources = {
      "    (return_state=True); a bidirectional layer merges its two directions like\n"
      "    keras.layers.Bidirectional (merge_mode). Input is batch-first.\n"
      "    \"\"\"\n\n"
+     "    single_bias = True  # Keras's layer has one bias per gate\n\n"
      "    def __init__(self, *args, return_sequences=False, return_state=False, merge_mode=\"concat\", **kwargs):\n"
      "        super().__init__(*args, batch_first=True, **kwargs)\n"
      "        self.return_sequences = return_sequences\n"
      "        self.return_state = return_state\n"
-     "        self.merge_mode = merge_mode\n\n"
+     "        self.merge_mode = merge_mode\n"
+     "        if self.single_bias and self.bias:\n"
+     "            # PyTorch adds two biases (bias_ih + bias_hh) where Keras has one: the second\n"
+     "            # stays zero and out of training, or the bias would learn twice as fast\n"
+     "            for name, parameter in self.named_parameters():\n"
+     "                if name.startswith(\"bias_hh\"):\n"
+     "                    nn.init.zeros_(parameter)\n"
+     "                    parameter.requires_grad_(False)\n\n"
      "    def forward(self, x):\n"
      "        output, state = super().forward(x)\n"
      "        states = list(state) if isinstance(state, tuple) else [state]\n"
@@ -160,7 +168,10 @@ const std::map<std::string, std::string> kHelperSources = {
     {"KerasGRUResetBefore",
      "class KerasGRUResetBefore(KerasRecurrent, GRUResetBefore):\n"
      "    \"\"\"keras.layers.GRU(reset_after=False) with its outputs.\"\"\"\n"},
-    {"KerasGRU", "class KerasGRU(KerasRecurrent, nn.GRU):\n    \"\"\"nn.GRU (Keras reset_after=True) with keras.layers.GRU's outputs.\"\"\"\n"},
+    {"KerasGRU",
+     "class KerasGRU(KerasRecurrent, nn.GRU):\n"
+     "    \"\"\"nn.GRU (Keras reset_after=True) with keras.layers.GRU's outputs.\"\"\"\n\n"
+     "    single_bias = False  # reset_after=True: Keras has an input and a recurrent bias too\n"},
     {"KerasSimpleRNN",
      "class KerasSimpleRNN(KerasRecurrent, nn.RNN):\n    \"\"\"nn.RNN with keras.layers.SimpleRNN's outputs.\"\"\"\n"},
 };
@@ -203,7 +214,10 @@ class TorchEmitter {
         for (auto& t : st->targets)
           if (t->kind == ExprKind::Name) module_names_.insert(t->name);
     }
-    for (const auto& step : P.training) training_[step.stmt] = &step;
+    for (const auto& step : P.training) {
+      training_.emplace(step.stmt, &step);
+      if (step.call) training_calls_[step.call] = &step;
+    }
     for (const auto& n : M.nodes)
       for (int v : n.inputs) uses_[v]++;
     for (int v : M.outputs) uses_[v]++;
@@ -320,7 +334,8 @@ class TorchEmitter {
   std::map<std::string, std::string> chain_paths_;  // --style sequential: index in the chain
   std::map<int, int> uses_;
   std::vector<syntax::Module> helper_sources_;
-  std::map<const Stmt*, const pivot::TrainingStep*> training_;  // recognised training statements
+  std::multimap<const Stmt*, const pivot::TrainingStep*> training_;  // recognised training statements
+  std::map<const Expr*, const pivot::TrainingStep*> training_calls_;  // their fit/evaluate/predict calls
   TorchTraining training_out_;
   std::set<std::string> module_names_;  // names the file defines at module level
   std::set<const pivot::Layer*> runtime_activation_layers_;  // built with Activation(<parameter>)
@@ -878,6 +893,8 @@ class TorchEmitter {
 
   ExprPtr translate(const ExprPtr& e, Ctx& ctx) {
     if (!e) return e;
+    if (auto it = training_calls_.find(e.get()); it != training_calls_.end())
+      return torch_training_call(*it->second, module_names_, training_out_);
     if (const pivot::Site* s = site(e.get())) {
       if (!s->layers.empty() && e->kind == ExprKind::Call) return translate_constructor(e, *s, ctx);
       if (!s->nodes.empty()) return translate_graph_expr(e, *s, ctx);
@@ -1192,9 +1209,33 @@ class TorchEmitter {
         s.value->object->kind == ExprKind::Attribute && s.value->object->name == "add" && s.value->args.size() == 1 &&
         is_input_spec(s.value->args[0].value))
       return {};  // model.add(keras.Input(...)): the input's shape is known statically
-    if (auto it = training_.find(&s); it != training_.end())
-      return torch_training_statements(*it->second, module_names_, training_out_);
-    if (is_keras_only_call(s)) {
+    std::vector<StmtPtr> before;  // compile()'s replacement, or the loss an evaluate() restates
+    for (auto [it, end] = training_.equal_range(&s); it != end; ++it) {
+      const pivot::TrainingStep& step = *it->second;
+      if (step.kind == "unrecognised" || step.kind == "binding") return {};
+      for (auto& x : torch_training_statements(step, module_names_, training_out_)) before.push_back(x);
+      if (step.kind == "compile") return before;
+    }
+    if (!before.empty()) {
+      auto rest = translate_stmt_body(sp, ctx);
+      before[0]->leading_comments = s.leading_comments;
+      before[0]->blank_line_before = s.blank_line_before;
+      before[0]->empty_lines_before = s.empty_lines_before;
+      if (!rest.empty()) {
+        rest[0] = std::make_shared<Stmt>(*rest[0]);
+        rest[0]->leading_comments.clear();
+        rest[0]->blank_line_before = false;
+        rest[0]->empty_lines_before = 0;
+      }
+      before.insert(before.end(), rest.begin(), rest.end());
+      return before;
+    }
+    return translate_stmt_body(sp, ctx);
+  }
+
+  std::vector<StmtPtr> translate_stmt_body(const StmtPtr& sp, Ctx& ctx) {
+    const Stmt& s = *sp;
+    if (is_keras_only_call(s) && !training_calls_.count(s.value.get())) {
       const std::string& method = s.value->object->name;
       if (method != "build" && method != "summary")
         sink.warn(s.loc, fmt::format("`.{}(...)`: Keras code nnport does not recognise here; left out", method),

@@ -67,6 +67,39 @@ const std::vector<Helper> kHelpers = {
     clipped to [1e-7, 1 - 1e-7] as Keras clips them (BCELoss clips the log at -100 instead)."""
     return F.binary_cross_entropy(probabilities.clamp(1e-7, 1 - 1e-7), labels)
 )"},
+    {"KerasRMSprop", {}, false, R"(class KerasRMSprop(torch.optim.Optimizer):
+    """RMSprop with Keras's update: epsilon inside the square root, w -= lr * g / sqrt(v + eps).
+    torch.optim.RMSprop adds it outside (sqrt(v) + eps), which takes much larger steps where
+    gradients are small. Same arguments as torch.optim.RMSprop (alpha is Keras's rho)."""
+
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-08, momentum=0.0, centered=False):
+        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "momentum": momentum, "centered": centered}
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else closure()
+        for group in self.param_groups:
+            rho = group["alpha"]
+            for parameter in group["params"]:
+                if parameter.grad is None:
+                    continue
+                grad, state = parameter.grad, self.state[parameter]
+                if not state:
+                    state["square_avg"] = torch.zeros_like(parameter)
+                    state["grad_avg"] = torch.zeros_like(parameter)
+                    state["momentum_buffer"] = torch.zeros_like(parameter)
+                square_avg = state["square_avg"].mul_(rho).addcmul_(grad, grad, value=1 - rho)
+                denominator = square_avg + group["eps"]
+                if group["centered"]:
+                    grad_avg = state["grad_avg"].mul_(rho).add_(grad, alpha=1 - rho)
+                    denominator = denominator - grad_avg.square()
+                increment = group["lr"] * grad / denominator.sqrt()
+                if group["momentum"] > 0:
+                    increment = state["momentum_buffer"].mul_(group["momentum"]).add_(increment)
+                parameter.sub_(increment)
+        return loss
+)"},
     {"evaluate", {"as_tensor", "match_labels"}, false, R"(def @evaluate@(model, loss_fn, x, y, batch_size=32, metrics=None, verbose=1, return_dict=False):
     """Keras's `model.evaluate`: the loss and metrics over (x, y) in batches, in evaluation
     mode, averaged over the samples. Returns the loss, or [loss, *metrics] with metrics."""
@@ -180,11 +213,10 @@ ExprPtr source_expr(const pivot::TrainingStep& step, const std::string& name) {
 
 // torch.optim.X(model.parameters(), ...) with every default that differs from Keras's
 // written out, each with a comment line above the statement.
-StmtPtr optimizer_stmt(const pivot::TrainingStep& step) {
+StmtPtr optimizer_stmt(const pivot::TrainingStep& step, TorchTraining& out) {
   const pivot::Config& c = step.config;
   const catalog::OptimizerDef& od = *catalog::optimizer(c.optimizer);
   std::vector<std::string> comments;
-  const catalog::OptimizerDef* target = &od;
   std::vector<syntax::Argument> args{
       syntax::pos(syntax::call(syntax::attr(syntax::clone(step.model), "parameters"), {}))};
   ExprPtr beta_1, beta_2;
@@ -217,7 +249,11 @@ StmtPtr optimizer_stmt(const pivot::TrainingStep& step) {
     args.push_back(syntax::kw("decoupled_weight_decay", syntax::bool_lit(true)));
     comments.push_back("# Keras's weight_decay is decoupled (AdamW-style): decoupled_weight_decay=True");
   }
-  if (!od.note.empty()) {  // wrapped at 80 columns
+  if (!od.torch_keras_update.empty()) {
+    need(od.torch_keras_update, out);
+    comments.push_back(fmt::format("# {}: torch.optim.{}'s arguments, Keras's update rule (see the class)",
+                                   od.torch_keras_update, od.torch_class.substr(od.torch_class.rfind('.') + 1)));
+  } else if (!od.note.empty()) {  // wrapped at 80 columns
     std::string line = "#";
     size_t start = 0;
     while (start < od.note.size()) {
@@ -233,7 +269,8 @@ StmtPtr optimizer_stmt(const pivot::TrainingStep& step) {
     }
     comments.push_back(line);
   }
-  auto s = syntax::assign(syntax::name("optimizer"), syntax::call(syntax::dotted(target->torch_class), args));
+  ExprPtr cls = od.torch_keras_update.empty() ? syntax::dotted(od.torch_class) : syntax::name(od.torch_keras_update);
+  auto s = syntax::assign(syntax::name("optimizer"), syntax::call(cls, args));
   s->leading_comments = comments;
   return s;
 }
@@ -268,69 +305,49 @@ syntax::Argument kw_from(const pivot::TrainingStep& step, const std::string& nam
   return syntax::kw(name, source_expr(step, name));
 }
 
-// `x = model.fit(...)` keeps its targets; `model.fit(...)` stays an expression statement.
-StmtPtr like(const syntax::Stmt& original, ExprPtr value) {
-  StmtPtr s = original.kind == syntax::StmtKind::Assign   ? syntax::assign(syntax::clone(original.targets[0]), value)
-              : original.kind == syntax::StmtKind::Return ? syntax::return_stmt(value)
-                                                          : syntax::expr_stmt(value);
-  if (original.kind == syntax::StmtKind::Assign)
-    for (size_t i = 1; i < original.targets.size(); ++i) s->targets.push_back(syntax::clone(original.targets[i]));
-  s->loc = original.loc;
-  s->leading_comments = original.leading_comments;
-  s->trailing_comment = original.trailing_comment;
-  s->blank_line_before = original.blank_line_before;
-  s->empty_lines_before = original.empty_lines_before;
-  return s;
-}
-
 }  // namespace
 
 std::vector<StmtPtr> torch_training_statements(const pivot::TrainingStep& step, const std::set<std::string>& taken,
                                                TorchTraining& out) {
   const syntax::Stmt& s = *step.stmt;
-  if (step.kind == "unrecognised" || step.kind == "binding") return {};
+  if (step.kind != "compile" && !step.restates_compile) return {};
   const pivot::Config& c = step.config;
-  const catalog::LossDef& ld = *catalog::loss(c.loss);
-  bool metrics = !c.metrics.empty();
-  if (step.kind == "compile" || step.restates_compile) {
-    std::vector<StmtPtr> body{loss_stmt(step, taken, out)};
-    if (step.kind == "compile") body.insert(body.begin(), optimizer_stmt(step));
-    if (metrics) {
-      need(ld.metric, out);
-      auto table = std::make_shared<syntax::Expr>();
-      table->kind = ExprKind::Dict;
-      table->items = {syntax::str_lit("accuracy")};
-      table->values = {syntax::name(ld.metric)};
-      body.push_back(syntax::assign(syntax::name("metrics"), table));
-    }
+  std::vector<StmtPtr> body{loss_stmt(step, taken, out)};
+  if (step.kind == "compile") body.insert(body.begin(), optimizer_stmt(step, out));
+  if (!c.metrics.empty()) {
+    const catalog::LossDef& ld = *catalog::loss(c.loss);
+    need(ld.metric, out);
+    auto table = std::make_shared<syntax::Expr>();
+    table->kind = ExprKind::Dict;
+    table->items = {syntax::str_lit("accuracy")};
+    table->values = {syntax::name(ld.metric)};
+    body.push_back(syntax::assign(syntax::name("metrics"), table));
+  }
+  if (step.kind == "compile") {  // the statement's comments and spacing go to its replacement
     body[0]->leading_comments.insert(body[0]->leading_comments.begin(), s.leading_comments.begin(),
                                      s.leading_comments.end());
     body[0]->blank_line_before = s.blank_line_before;
     body[0]->empty_lines_before = s.empty_lines_before;
-    body[0]->loc = s.loc;
-    if (step.kind == "compile") return body;
-    pivot::TrainingStep call = step;
-    call.restates_compile = false;
-    auto rest = torch_training_statements(call, taken, out);
-    rest[0]->leading_comments.clear();
-    rest[0]->blank_line_before = false;
-    rest[0]->empty_lines_before = 0;
-    body.insert(body.end(), rest.begin(), rest.end());
-    return body;
   }
+  body[0]->loc = s.loc;
+  return body;
+}
+
+ExprPtr torch_training_call(const pivot::TrainingStep& step, const std::set<std::string>& taken, TorchTraining& out) {
   std::vector<syntax::Argument> args{syntax::pos(syntax::clone(step.model))};
-  if (step.kind == "fit" || step.kind == "evaluate") {
-    if (step.kind == "fit") args.push_back(syntax::pos(syntax::name("optimizer")));
-    args.push_back(syntax::pos(syntax::name("loss_fn")));
-  }
-  need(step.kind == "fit" ? "train" : step.kind, out);
+  if (step.kind == "fit") args.push_back(syntax::pos(syntax::name("optimizer")));
+  if (step.kind != "predict") args.push_back(syntax::pos(syntax::name("loss_fn")));
+  std::string helper = step.kind == "fit" ? "train" : step.kind;
+  need(helper, out);
   for (const char* a : {"x", "y"})
     if (step.arg(a)) args.push_back(syntax::pos(source_expr(step, a)));
   for (const char* a : {"batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle"})
     if (step.arg(a)) args.push_back(kw_from(step, a));
-  if (metrics && step.kind != "predict") args.push_back(syntax::kw("metrics", syntax::name("metrics")));
-  std::string fn = helper_name(step.kind == "fit" ? "train" : step.kind, taken);
-  return {like(s, syntax::call(syntax::name(fn), args))};
+  if (!step.config.metrics.empty() && step.kind != "predict")
+    args.push_back(syntax::kw("metrics", syntax::name("metrics")));
+  auto call = syntax::call(syntax::name(helper_name(helper, taken)), args);
+  call->loc = step.call ? step.call->loc : step.stmt->loc;
+  return call;
 }
 
 std::string torch_training_helpers(const std::set<std::string>& helpers, const std::set<std::string>& taken) {

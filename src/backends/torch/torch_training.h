@@ -19,10 +19,14 @@ struct TorchTraining {
   bool uses_functional = false;   // a helper calls F.*
 };
 
-// The statements replacing `step` (none for a statement that is left out). `taken` holds the
-// module-level names of the file, which the helper functions' names must not shadow.
+// The statements that replace a compile() statement, or go before a statement whose
+// evaluate() needs the loss restated. `taken` holds the module-level names of the file,
+// which the helper functions' names must not shadow.
 std::vector<syntax::StmtPtr> torch_training_statements(const pivot::TrainingStep& step,
                                                        const std::set<std::string>& taken, TorchTraining& out);
+// The helper call that replaces a fit / evaluate / predict call.
+syntax::ExprPtr torch_training_call(const pivot::TrainingStep& step, const std::set<std::string>& taken,
+                                    TorchTraining& out);
 
 // The helper functions' source, in dependency order, for the names in `helpers`.
 std::string torch_training_helpers(const std::set<std::string>& helpers, const std::set<std::string>& taken);

@@ -91,16 +91,19 @@ TEST(TorchTraining, AdamWeightDecayIsDecoupled) {
             "decoupled_weight_decay=True)");
 }
 
-TEST(TorchTraining, RMSpropWritesRhoEpsilonAndLearningRate) {
+TEST(TorchTraining, RMSpropWritesRhoEpsilonAndLearningRateAndKerasUpdate) {
   EXPECT_EQ(optimizer_line("'rmsprop'"),
-            "optimizer = torch.optim.RMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-07)");
+            "optimizer = KerasRMSprop(model.parameters(), lr=0.001, alpha=0.9, eps=1e-07)");
   std::string out = torch("model.compile(optimizer='rmsprop', loss='mse')\n");
   EXPECT_CONTAINS(out, "# alpha=0.9: the squared-gradient average");
-  EXPECT_CONTAINS(out, "# Keras adds epsilon inside the square root");
+  // epsilon inside the square root, as Keras adds it
+  EXPECT_CONTAINS(out, "class KerasRMSprop(torch.optim.Optimizer):");
+  EXPECT_CONTAINS(out, "denominator = square_avg + group[\"eps\"]");
+  EXPECT_CONTAINS(out, "increment = group[\"lr\"] * grad / denominator.sqrt()");
 }
 
 TEST(TorchTraining, CompileWithoutOptimizerIsKerasRMSprop) {
-  EXPECT_CONTAINS(torch("model.compile(loss='mse')\n"), "torch.optim.RMSprop(");
+  EXPECT_CONTAINS(torch("model.compile(loss='mse')\n"), "optimizer = KerasRMSprop(");
 }
 
 TEST(TorchTraining, SGDWritesKerasLearningRateAndKeepsMomentum) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -112,12 +113,24 @@ class Recogniser {
     }
   }
 
-  // The call a statement makes of a training method: `model.fit(...)`, `h = model.fit(...)`.
-  static Expr* method_call(const Stmt& s) {
-    if (s.kind != StmtKind::Expr && s.kind != StmtKind::Assign && s.kind != StmtKind::Return) return nullptr;
-    Expr* v = s.value.get();
-    if (!v || v->kind != ExprKind::Call || !v->object || v->object->kind != ExprKind::Attribute) return nullptr;
-    return kMethods.count(v->object->name) ? v : nullptr;
+  static bool is_method_call(const Expr* v) {
+    return v && v->kind == ExprKind::Call && v->object && v->object->kind == ExprKind::Attribute &&
+           kMethods.count(v->object->name);
+  }
+  // The training-method calls in a statement's expressions, outermost first:
+  // `h = model.fit(...)`, `print(model.evaluate(...))`.
+  static void method_calls(const ExprPtr& e, std::vector<Expr*>& out) {
+    if (!e) return;
+    if (is_method_call(e.get())) out.push_back(e.get());
+    method_calls(e->object, out);
+    method_calls(e->element, out);
+    for (auto& x : e->items) method_calls(x, out);
+    for (auto& x : e->values) method_calls(x, out);
+    for (auto& a : e->args) method_calls(a.value, out);
+    for (auto& g : e->generators) {
+      method_calls(g.iter, out);
+      for (auto& x : g.ifs) method_calls(x, out);
+    }
   }
 
   void statement(Stmt& s, const Stmt* scope) {
@@ -129,14 +142,29 @@ class Recogniser {
         return;
       }
     }
-    Expr* call = method_call(s);
-    if (!call) return;
+    if (s.kind == StmtKind::Expr && is_method_call(s.value.get()) && s.value->object->name == "compile")
+      return method(s, s.value.get(), scope);
+    std::vector<Expr*> calls;
+    method_calls(s.value, calls);
+    for (auto& t : s.targets) method_calls(t, calls);
+    size_t before = P.training.size();
+    for (Expr* call : calls) {
+      method(s, call, scope);
+      if (P.training.size() > before && P.training.back().kind == "unrecognised") return;  // the statement goes
+    }
+  }
+
+  void method(Stmt& s, Expr* call, const Stmt* scope) {
     const std::string& method = call->object->name;
     pivot::TrainingStep step;
     step.stmt = &s;
+    step.call = call;
     step.kind = method;
     step.model = call->object->object;
     step.scope = scope;
+    std::string model = syntax::print_expr(*step.model);
+    if (method != "compile" && call != s.value.get() && !is_model(model))
+      return;  // `scaler.fit(x)` inside an expression: not a Keras model's training
     const Method& m = kMethods.at(method);
     size_t position = 0;
     for (const auto& a : call->args) {
@@ -154,7 +182,6 @@ class Recogniser {
     if (method == "compile" && !compile(step, scope)) return;
     if (method != "compile") {
       // the compile() in this function or at module level: its names are in scope here
-      std::string model = syntax::print_expr(*step.model);
       auto it = compiled_.find({scope, model});
       if (it == compiled_.end()) it = compiled_.find({nullptr, model});
       if (it == compiled_.end() && method != "fit")
@@ -164,10 +191,12 @@ class Recogniser {
             step.restates_compile = method == "evaluate";
             break;
           }
-      if (it == compiled_.end())
+      if (it != compiled_.end()) {
+        step.config = it->second;
+      } else if (method != "predict") {  // predict() needs no compile(), in Keras as here
         return refuse(s, method, call->loc,
                       fmt::format("`{}` without a recognised compile() in the same function or at module level", model));
-      step.config = it->second;
+      }
     }
     if (method == "fit") {
       pivot::Attrs fit;
@@ -176,6 +205,13 @@ class Recogniser {
       if (M.config && M.config->fit.empty()) M.config->fit = fit;
     }
     P.training.push_back(std::move(step));
+  }
+
+  // A model the file compiles, or one it binds at module level.
+  bool is_model(const std::string& expr) const {
+    for (auto& [key, config] : compiled_)
+      if (key.second == expr) return true;
+    return std::count(P.model_classes.begin(), P.model_classes.end(), expr) > 0;
   }
 
   // Leaves the statement out (the backends drop it) with a warning that says why.
