@@ -16,6 +16,8 @@ class KerasRecurrent:
     keras.layers.Bidirectional (merge_mode). Input is batch-first.
     """
 
+    single_bias = True  # Keras's layer has one bias per gate
+
     def __init__(
         self,
         *args,
@@ -28,6 +30,13 @@ class KerasRecurrent:
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.merge_mode = merge_mode
+        if self.single_bias and self.bias:
+            # PyTorch adds two biases (bias_ih + bias_hh) where Keras has one: the second
+            # stays zero and out of training, or the bias would learn twice as fast
+            for name, parameter in self.named_parameters():
+                if name.startswith("bias_hh"):
+                    nn.init.zeros_(parameter)
+                    parameter.requires_grad_(False)
 
     def forward(self, x):
         output, state = super().forward(x)
@@ -54,6 +63,8 @@ class KerasRecurrent:
 
 class KerasGRU(KerasRecurrent, nn.GRU):
     """nn.GRU (Keras reset_after=True) with keras.layers.GRU's outputs."""
+
+    single_bias = False  # reset_after=True: Keras has an input and a recurrent bias too
 
 
 class CNNRNNSentiment(nn.Module):
