@@ -73,6 +73,10 @@ def keras_optimizer(spelling: str, exact: bool = False) -> Case:
     )
 
 
+EXPONENTIAL_DECAY = keras_optimizer(
+    "keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.2, 4, 0.5))", exact=True
+)
+
 CASES = [
     Case("keras/digits_classifier_training.py", "model", "fit_model", "probabilities"),
     Case("keras/sequence_classifier_training.py", "model", "fit_model", "sigmoid", "tokens"),
@@ -81,6 +85,11 @@ CASES = [
     keras_optimizer('"rmsprop"', exact=True),
     keras_optimizer("keras.optimizers.Adagrad(learning_rate=0.05)"),
     keras_optimizer("keras.optimizers.AdamW()"),
+    EXPONENTIAL_DECAY,
+    keras_optimizer(
+        "keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(0.2, 6, alpha=0.1))",
+        exact=True,
+    ),
     Case("torch/digits_mlp_training.py", "model", "fit_model", "logits", shape="64"),
     Case(
         "torch/digits_mlp_training.py",
@@ -215,18 +224,22 @@ def test_one_epoch_losses_agree(case: Case, datasets, tmp_path: Path, frameworks
     [
         (keras_optimizer('"rmsprop"', exact=True), "alpha=0.9, "),
         (keras_optimizer('"sgd"', exact=True), "lr=0.01"),
+        (EXPONENTIAL_DECAY, "scheduler=scheduler"),
     ],
-    ids=["rmsprop-rho", "sgd-learning-rate"],
+    ids=["rmsprop-rho", "sgd-learning-rate", "exponential-decay"],
 )
 def test_without_a_reconciliation_the_losses_disagree(
     case, reconciliation, datasets, tmp_path, frameworks, lint
 ):
     """The negative control of the test above: the migrated file without one of the
-    defaults nnport writes out (PyTorch's own default applies) trains differently."""
+    reconciliations nnport writes (PyTorch's own default applies, or no schedule) trains
+    differently."""
 
     def tamper(text: str) -> str:
         assert reconciliation in text
-        return text.replace(reconciliation, "")
+        return text.replace(
+            reconciliation, "scheduler=None" if "scheduler" in reconciliation else ""
+        )
 
     results = train_both(case, datasets[case.data], tmp_path, lint, tamper)
     print(case.id, reconciliation, results["source"]["loss"], results["migrated"]["loss"])

@@ -248,6 +248,36 @@ const SchedulerDef* scheduler_by_torch(const std::string& q) {
   return nullptr;
 }
 
+const std::vector<KerasScheduleDef>& keras_schedules() {
+  // keras/src/optimizers/schedules/learning_rate_schedule.py
+  static const std::vector<KerasScheduleDef> t = {
+      {"keras.optimizers.schedules.ExponentialDecay",
+       {{"initial_learning_rate", ""}, {"decay_steps", ""}, {"decay_rate", ""}, {"staircase", "False"}, {"name", "None"}},
+       [](const std::map<std::string, std::string>& a) {
+         bool staircase = a.count("staircase") && a.at("staircase") == "True";
+         return a.at("decay_rate") + " ** (step " + (staircase ? "//" : "/") + " " + a.at("decay_steps") + ")";
+       },
+       false},
+      {"keras.optimizers.schedules.CosineDecay",
+       {{"initial_learning_rate", ""}, {"decay_steps", ""}, {"alpha", "0.0"}, {"name", "None"},
+        {"warmup_target", "!"}, {"warmup_steps", "!"}},
+       [](const std::map<std::string, std::string>& a) {
+         std::string steps = a.at("decay_steps");
+         std::string cosine = "0.5 * (1 + math.cos(math.pi * min(step, " + steps + ") / " + steps + "))";
+         if (!a.count("alpha")) return cosine;
+         return "(1 - " + a.at("alpha") + ") * " + cosine + " + " + a.at("alpha");
+       },
+       true},
+  };
+  return t;
+}
+const KerasScheduleDef* keras_schedule(const std::string& q) {
+  std::string k = strip_tf(q);
+  for (auto& d : keras_schedules())
+    if (d.keras_class == k) return &d;
+  return nullptr;
+}
+
 std::string training_json() {
   using nlohmann::json;
   auto attr = [](const Attr& a) -> json {

@@ -4,6 +4,7 @@
 // write it, and tests check each reconciliation against it.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -110,6 +111,21 @@ struct SchedulerDef {
 };
 const std::vector<SchedulerDef>& schedulers();
 const SchedulerDef* scheduler_by_torch(const std::string& qualified);
+
+// Keras learning-rate schedules (`learning_rate=keras.optimizers.schedules.X(...)`): the
+// rate of optimizer step `step` (0-based) as a factor of the initial rate, which PyTorch's
+// LambdaLR applies when the scheduler steps after every batch, as Keras steps the schedule.
+struct KerasScheduleDef {
+  std::string keras_class;  // "keras.optimizers.schedules.ExponentialDecay"
+  // the arguments in Keras's order: keyword and default (a Python literal; "" = required;
+  // "!" = supported with its default only)
+  std::vector<std::pair<std::string, std::string>> params;
+  // Python over `step` (and `math`), from the arguments' source text by keyword
+  std::string (*per_step)(const std::map<std::string, std::string>& args);
+  bool uses_math = false;
+};
+const std::vector<KerasScheduleDef>& keras_schedules();
+const KerasScheduleDef* keras_schedule(const std::string& qualified);
 
 std::string training_json();  // both tables, for `nnport catalog --format json`
 

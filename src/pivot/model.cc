@@ -259,6 +259,8 @@ std::string to_json(const Model& m) {
   if (m.config) {
     j["config"] = {{"optimizer", m.config->optimizer},
                    {"optimizer_args", attrs_json(m.config->optimizer_args)},
+                   {"schedule", m.config->schedule},
+                   {"schedule_args", attrs_json(m.config->schedule_args)},
                    {"loss", m.config->loss},
                    {"loss_args", attrs_json(m.config->loss_args)},
                    {"from_logits", m.config->from_logits},
@@ -305,6 +307,8 @@ Model from_json(const std::string& text) {
     Config c;
     c.optimizer = j["config"].at("optimizer");
     c.optimizer_args = attrs_from(j["config"].at("optimizer_args"));
+    c.schedule = j["config"].at("schedule");
+    c.schedule_args = attrs_from(j["config"].at("schedule_args"));
     c.loss = j["config"].at("loss");
     c.loss_args = attrs_from(j["config"].at("loss_args"));
     c.from_logits = j["config"].at("from_logits");

@@ -282,6 +282,12 @@ class TorchEmitter {
       data->names = {{"DataLoader", ""}, {"TensorDataset", ""}};
       head.insert(std::find(head.begin(), head.end(), nn) + 1, data);
     }
+    if (training_out_.uses_math) {
+      auto math = std::make_shared<Stmt>();
+      math->kind = StmtKind::Import;
+      math->names = {{"math", ""}};
+      head.insert(head.begin(), math);
+    }
     for (auto& h : helper_statements()) head.push_back(h);
     head[0]->leading_comments = {"# " + opt.header};
     for (size_t i = 1; i < head.size(); ++i) head[i]->leading_comments.clear();

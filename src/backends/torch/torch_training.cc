@@ -6,6 +6,7 @@
 
 #include "backends/common/codegen.h"
 #include "catalog/training.h"
+#include "syntax/parse.h"
 #include "syntax/print.h"
 
 namespace nnport::backends {
@@ -141,11 +142,13 @@ def @train@(
     validation_data=None,
     shuffle=True,
     metrics=None,
+    scheduler=None,
 ):
     """Keras's `model.fit`: `epochs` passes over (x, y) in batches of `batch_size`, reshuffled
     every epoch (unless `shuffle=False`), the last batch smaller when the data does not
     divide; each epoch's loss and metrics are averaged over its samples, as Keras reports
-    them. `validation_split` holds out the last samples, before shuffling, as Keras does."""
+    them. `validation_split` holds out the last samples, before shuffling, as Keras does;
+    a learning-rate `scheduler` steps after every batch, as a Keras schedule does."""
     x, y = as_tensor(x), as_tensor(y)
     metrics = metrics or {}
     if validation_split and validation_data is None:
@@ -163,6 +166,8 @@ def @train@(
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             totals["loss"] += loss.item() * len(xb)
             with torch.no_grad():
                 for name, metric in metrics.items():
@@ -275,6 +280,23 @@ StmtPtr optimizer_stmt(const pivot::TrainingStep& step, TorchTraining& out) {
   return s;
 }
 
+// A Keras learning-rate schedule: LambdaLR with the schedule's factor in closed form,
+// stepped after every batch by `train`.
+StmtPtr scheduler_stmt(const pivot::TrainingStep& step, TorchTraining& out) {
+  const catalog::KerasScheduleDef& sd = *catalog::keras_schedule(step.config.schedule);
+  std::map<std::string, std::string> args;
+  for (auto& [keyword, value] : step.args)
+    if (keyword.rfind("schedule.", 0) == 0) args[keyword.substr(9)] = syntax::print_expr(*value);
+  out.uses_math = out.uses_math || sd.uses_math;
+  std::string text = "scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: " + sd.per_step(args) + ")\n";
+  auto module = std::make_shared<syntax::Module>(syntax::parse_module(text, "<nnport schedule>"));
+  StmtPtr s = module->body.at(0);
+  out.keep.push_back(module);
+  std::string name = sd.keras_class.substr(sd.keras_class.rfind('.') + 1);
+  s->leading_comments = {fmt::format("# Keras's {}: the rate of each batch's step, as a factor of the initial one", name)};
+  return s;
+}
+
 // The loss: a PyTorch loss module on logits, or a helper on probabilities (Keras's
 // from_logits=False after a softmax / sigmoid output layer).
 StmtPtr loss_stmt(const pivot::TrainingStep& step, const std::set<std::string>& taken, TorchTraining& out) {
@@ -313,6 +335,7 @@ std::vector<StmtPtr> torch_training_statements(const pivot::TrainingStep& step, 
   if (step.kind != "compile" && !step.restates_compile) return {};
   const pivot::Config& c = step.config;
   std::vector<StmtPtr> body{loss_stmt(step, taken, out)};
+  if (step.kind == "compile" && !c.schedule.empty()) body.insert(body.begin(), scheduler_stmt(step, out));
   if (step.kind == "compile") body.insert(body.begin(), optimizer_stmt(step, out));
   if (!c.metrics.empty()) {
     const catalog::LossDef& ld = *catalog::loss(c.loss);
@@ -345,6 +368,8 @@ ExprPtr torch_training_call(const pivot::TrainingStep& step, const std::set<std:
     if (step.arg(a)) args.push_back(kw_from(step, a));
   if (!step.config.metrics.empty() && step.kind != "predict")
     args.push_back(syntax::kw("metrics", syntax::name("metrics")));
+  if (!step.config.schedule.empty() && step.kind == "fit")
+    args.push_back(syntax::kw("scheduler", syntax::name("scheduler")));
   auto call = syntax::call(syntax::name(helper_name(helper, taken)), args);
   call->loc = step.call ? step.call->loc : step.stmt->loc;
   return call;

@@ -5,6 +5,7 @@
 // the last partial batch, losses and metrics averaged over samples as Keras averages them).
 #pragma once
 
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ namespace nnport::backends {
 struct TorchTraining {
   std::set<std::string> helpers;  // helper functions the statements call ("train", "as_tensor", ...)
   bool uses_functional = false;   // a helper calls F.*
+  bool uses_math = false;         // a learning-rate schedule calls math.*
+  std::vector<std::shared_ptr<syntax::Module>> keep;  // parsed snippets the statements point into
 };
 
 // The statements that replace a compile() statement, or go before a statement whose

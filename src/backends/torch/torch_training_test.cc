@@ -231,6 +231,28 @@ TEST(TorchTraining, UnrecognisedTrainingCodeIsLeftOutWithLocatedWarnings) {
   EXPECT_CONTAINS(r.output, "train(model, optimizer, loss_fn, x, y, epochs=2)");
 }
 
+TEST(TorchTraining, LearningRateSchedulesStepAfterEveryBatch) {
+  std::string out = torch(
+      "schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=100, decay_rate=0.5, staircase=True)\n"
+      "model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule), loss='mse')\n"
+      "model.fit(x, y)\n");
+  EXPECT_LACKS(out, "keras");
+  EXPECT_CONTAINS(out, "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)");
+  EXPECT_CONTAINS(out, "scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5 ** (step // 100))");
+  EXPECT_CONTAINS(out, "train(model, optimizer, loss_fn, x, y, scheduler=scheduler)");
+  EXPECT_CONTAINS(out, "            if scheduler is not None:\n                scheduler.step()");
+  out = torch("model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.001, 1000)), "
+              "loss='mse')\n");
+  EXPECT_CONTAINS(out, "import math\n");
+  EXPECT_CONTAINS(out, "lambda step: 0.5 * (1 + math.cos(math.pi * min(step, 1000) / 1000))");
+  Result warmup = migrate(
+      "model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.1, 10, warmup_steps=5)), "
+      "loss='mse')\n");
+  ASSERT_EQ(warmup.diagnostics.size(), 1u) << warmup.rendered_diagnostics;
+  EXPECT_CONTAINS(warmup.diagnostics[0].message, "`warmup_steps=` of keras.optimizers.schedules.CosineDecay");
+  EXPECT_LACKS(warmup.output, "optimizer =");
+}
+
 TEST(TorchTraining, PivotConfigHoldsTheTrainingSetup) {
   Options o;
   o.to = "torch";

@@ -137,7 +137,7 @@ class Recogniser {
     if (s.kind == StmtKind::Assign && s.targets.size() == 1 && s.targets[0]->kind == ExprKind::Name && s.value &&
         s.value->kind == ExprKind::Call) {
       std::string q = qualified(s.value->object);
-      if (catalog::optimizer_by_keras(q) || catalog::loss_by_keras(q)) {
+      if (catalog::optimizer_by_keras(q) || catalog::loss_by_keras(q) || catalog::keras_schedule(q)) {
         bound_[{scope, s.targets[0]->name}] = {s.value, &s};
         return;
       }
@@ -250,6 +250,36 @@ class Recogniser {
     return od.id == "sgd" && no_momentum;
   }
 
+  // learning_rate=keras.optimizers.schedules.X(...): its arguments as "schedule.<keyword>".
+  bool schedule(pivot::TrainingStep& step, pivot::Config& c, const ExprPtr& call) {
+    std::string q = qualified(call->object);
+    const catalog::KerasScheduleDef* sd = catalog::keras_schedule(q);
+    if (!sd) {
+      refuse(*step.stmt, "compile", call->loc,
+             fmt::format("the learning-rate schedule `{}` (nnport translates ExponentialDecay and CosineDecay)", q));
+      return false;
+    }
+    c.schedule = sd->keras_class;
+    size_t position = 0;
+    for (auto& a : call->args) {
+      std::string keyword = a.name.empty() && position < sd->params.size() ? sd->params[position++].first : a.name;
+      auto it = std::find_if(sd->params.begin(), sd->params.end(), [&](auto& p) { return p.first == keyword; });
+      if (it == sd->params.end() || it->second == "!") {
+        refuse(*step.stmt, "compile", a.value->loc, fmt::format("`{}=` of {}", keyword, sd->keras_class));
+        return false;
+      }
+      if (keyword == "name") continue;
+      c.schedule_args[keyword] = literal_attr(a.value);
+      step.args.emplace_back("schedule." + keyword, a.value);
+    }
+    for (auto& [keyword, default_value] : sd->params)
+      if (default_value.empty() && !step.arg("schedule." + keyword)) {
+        refuse(*step.stmt, "compile", call->loc, fmt::format("{} without `{}`", sd->keras_class, keyword));
+        return false;
+      }
+    return true;
+  }
+
   bool compile(pivot::TrainingStep& step, const Stmt* scope) {
     Stmt& s = *step.stmt;
     pivot::Config c;
@@ -277,8 +307,16 @@ class Recogniser {
                      fmt::format("the optimizer argument `{}=` (nnport translates {})", keyword, od->keras_class));
               return false;
             }
-            c.optimizer_args[p->attr] = literal_attr(a.value);
-            step.args.emplace_back("optimizer." + p->attr, a.value);
+            ExprPtr value = a.value;
+            if (p->attr == "learning_rate") {
+              value = resolve(value, scope, bindings);
+              if (value->kind == ExprKind::Call && qualified(value->object).find(".schedules.") != std::string::npos) {
+                if (!schedule(step, c, value)) return false;
+                value = step.arg("schedule.initial_learning_rate");
+              }
+            }
+            c.optimizer_args[p->attr] = literal_attr(value);
+            step.args.emplace_back("optimizer." + p->attr, value);
           }
         }
       }
