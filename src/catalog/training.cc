@@ -290,7 +290,8 @@ std::string training_json() {
   j["optimizers"] = json::array();
   for (auto& d : optimizers()) {
     json o = {{"id", d.id}, {"torch", d.torch_class}, {"keras", d.keras_class}, {"keras_names", d.keras_names},
-              {"torch_weight_decay", d.torch_decay_coupled ? "coupled" : "decoupled"}, {"note", d.note}};
+              {"torch_weight_decay", d.torch_decay_coupled ? "coupled" : "decoupled"}, {"note", d.note},
+              {"torch_keras_update", d.torch_keras_update}};
     o["params"] = json::array();
     for (auto& p : d.params)
       o["params"].push_back({{"attr", p.attr}, {"torch", p.torch}, {"keras", p.keras},
@@ -303,6 +304,15 @@ std::string training_json() {
     j["losses"].push_back({{"id", d.id}, {"keras", d.keras_class}, {"keras_names", d.keras_names},
                            {"labels", d.labels}, {"torch_logits", d.torch_logits},
                            {"torch_probabilities", d.torch_probabilities}, {"accuracy", d.metric}});
+  j["torch_schedulers"] = json::array();
+  for (auto& d : schedulers())
+    j["torch_schedulers"].push_back({{"torch", d.torch_class}, {"params", d.params}, {"per_epoch", d.per_epoch}});
+  j["keras_schedules"] = json::array();
+  for (auto& d : keras_schedules()) {
+    std::map<std::string, std::string> names;
+    for (auto& [keyword, value] : d.params) names[keyword] = keyword;
+    j["keras_schedules"].push_back({{"keras", d.keras_class}, {"params", d.params}, {"per_step", d.per_step(names)}});
+  }
   return j.dump(2);
 }
 

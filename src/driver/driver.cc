@@ -10,6 +10,7 @@
 #include "backends/keras/keras_backend.h"
 #include "backends/torch/torch_backend.h"
 #include "catalog/catalog.h"
+#include "catalog/training.h"
 #include "evaluate/interpreter.h"
 #include "frontends/keras/keras_frontend.h"
 #include "frontends/keras/keras_training.h"
@@ -811,6 +812,11 @@ Result weight_plan(std::string_view source, const std::string& file, const Optio
   }
 }
 
-std::string catalog_json() { return catalog::Catalog::get().to_json(); }
+std::string catalog_json() {
+  // the layer catalog, and the training catalog under "training"
+  nlohmann::json j = nlohmann::json::parse(catalog::Catalog::get().to_json());
+  j["training"] = nlohmann::json::parse(catalog::training_json());
+  return j.dump(2);
+}
 
 }  // namespace nnport

@@ -480,6 +480,18 @@ TEST(Driver, CatalogJsonIsTheCatalog) {
   json j = json::parse(catalog_json());
   EXPECT_EQ(j["version"], "nnport.catalog/1");
   EXPECT_FALSE(j["ops"].empty());
+  // the training catalog: each optimizer with both frameworks' defaults
+  const json& adam = j["training"]["optimizers"][0];
+  EXPECT_EQ(adam["torch"], "torch.optim.Adam");
+  bool epsilon = false;
+  for (const auto& p : adam["params"])
+    if (p["attr"] == "epsilon") {
+      epsilon = true;
+      EXPECT_EQ(p["torch_default"], 1e-8);
+      EXPECT_EQ(p["keras_default"], 1e-7);
+    }
+  EXPECT_TRUE(epsilon);
+  EXPECT_EQ(j["training"]["keras_schedules"][0]["per_step"], "decay_rate ** (step / decay_steps)");
 }
 
 TEST(Driver, InspectFormats) {
