@@ -181,8 +181,6 @@ class Setup:
     defaults: tuple[str, ...] | None = None
     # a negative control: the float64 run without copying the initial weights
     uncopied: tuple[str, ...] | None = ()
-    # a diagnosis: the float64 run again with these migrated parameters left untrained
-    frozen: tuple[str, ...] = ()
     cost: tuple[float, float] = (0.1, 0.1)  # rough seconds per step (torch, keras), to schedule
 
 
@@ -200,8 +198,7 @@ FULL = {
         cost=(3.2, 8.5),
     ),
     "TF-Tutorial": Setup(135, cost=(0.08, 0.08)),
-    # nn.LSTM's second bias (bias_hh, zero after the copy) also learns: see training.md
-    "LSTM": Setup(135, frozen=("bias_hh_l0", "bias_hh_l0_reverse"), cost=(0.2, 0.45)),
+    "LSTM": Setup(135, cost=(0.2, 0.45)),
     "CNN-RNN": Setup(135, cost=(0.15, 0.25)),
 }
 
@@ -215,20 +212,18 @@ QUICK = {
     "AlexNet": Setup(5, keras_jit=True, float64=(), defaults=(), cost=(4.0, 6.0)),
 }
 
-RUNS = ("comparison", "float64", "defaults", "frozen", "uncopied")
+RUNS = ("comparison", "float64", "defaults", "uncopied")
 RUN_SETTINGS = {
     # same initial weights (copied with the weight plan), dropout off
     "comparison": {"dtype": "float32", "copied": True, "dropout": False},
     "float64": {"dtype": "float64", "copied": True, "dropout": False},
     # each framework's own default initialisation, dropout on
     "defaults": {"dtype": "float32", "copied": False, "dropout": True},
-    # the float64 run, some parameters of the migrated model frozen (a diagnosis)
-    "frozen": {"dtype": "float64", "copied": True, "dropout": False},
     # the float64 run, the migrated model from its own initialisation (a negative control;
     # 10 steps are plenty: the curves differ by ~1e-2 from the first step)
     "uncopied": {"dtype": "float64", "copied": False, "dropout": False, "steps": 10},
 }
-SOURCE_RUN = {"frozen": "float64", "uncopied": "float64"}  # the source trains as in that run
+SOURCE_RUN = {"uncopied": "float64"}  # the source trains as in that run
 
 
 @dataclass
@@ -257,9 +252,9 @@ class Group:
     data: Path | None = None
 
     def pairs_in(self, run: str, runs: tuple[str, ...]) -> list[Pair]:
-        if run not in runs or (run == "frozen" and not self.setup.frozen):
+        if run not in runs:
             return []
-        labels = getattr(self.setup, "float64" if run == "frozen" else run)
+        labels = getattr(self.setup, run)
         return [p for p in self.pairs if labels is None or p.scenario.label in labels]
 
 
@@ -375,8 +370,6 @@ def train(group: Group, pair: Pair | None, run: str, threads: int) -> dict:
         "loss": LOSS[group.network.name],
         "threads": threads,
     }
-    if run == "frozen":
-        request["frozen"] = list(group.setup.frozen)
     run_worker(framework, "train", request, group.workdir, name)
     return json.loads(Path(request["out"]).read_text())
 
@@ -541,7 +534,6 @@ CSV_FIELDS = [
     "dropout_layers",
     *METRICS,
     *(f"float64_{m}" for m in METRICS),
-    *(f"frozen_{m}" for m in METRICS),
     "defaults_source_accuracy",
     "defaults_migrated_accuracy",
     "defaults_abs_delta_accuracy",
@@ -603,13 +595,11 @@ def plot(curves: dict, path: Path) -> None:
         top.legend(fontsize=7)
         if column == 0:
             top.set_ylabel("training loss per batch (same batches)")
-        style = {"comparison": ("-", ""), "float64": (":", " float64"), "frozen": ("-.", "")}
-        for i, c in enumerate(by_run["comparison"] + by_run["float64"] + by_run["frozen"]):
+        style = {"comparison": ("-", ""), "float64": (":", " float64")}
+        for i, c in enumerate(by_run["comparison"] + by_run["float64"]):
             diff = np.abs(np.asarray(c["source"]) - np.asarray(c["migrated"]))
             steps = np.arange(1, len(diff) + 1)
             line, suffix = style[c["run"]]
-            if c["run"] == "frozen":
-                suffix = " float64, bias_hh untrained"
             bottom.plot(
                 steps,
                 np.maximum(np.maximum.accumulate(diff), 1e-17),
@@ -725,9 +715,6 @@ def write_markdown(rows: list[dict], path: Path, info: dict) -> None:
                 f"{fmt(r['defaults_source_accuracy'])} | {fmt(r['defaults_migrated_accuracy'])} | "
                 f"{fmt(r['defaults_abs_delta_accuracy'])} |"
             )
-    if any("frozen_source_accuracy" in r for r in rows):
-        lines += ["", "## Diagnosis: float64, nn.LSTM's bias_hh left untrained", ""]
-        lines += [*info["frozen_intro"], "", *table(rows, "frozen_")]
     if any("uncopied_source_accuracy" in r for r in rows):
         lines += ["", "## Negative control: float64, initial weights not copied", ""]
         lines += [*info["uncopied_intro"], "", *table(rows, "uncopied_")]
@@ -775,7 +762,7 @@ def notes(rows: list[dict], run: dict) -> dict[str, list[str]]:
             f"largest |Δ loss| over the first {COMPARED_STEPS} steps {sci(worst)}). Missed "
             f"by {_names(f32_miss)}."
         )
-    rounding = [r for r in f32_miss if r["network"] != "LSTM"]
+    rounding = f32_miss
     exact = [r for r in rounding if r.get("float64_meets_goal")]
     if rounding:
         text = (
@@ -795,30 +782,8 @@ def notes(rows: list[dict], run: dict) -> dict[str, list[str]]:
                 + (", the same prediction for every test image" if same else "")
             )
         summary.append(text + ".")
-    lstm = [r for r in rows if r["network"] == "LSTM" and "meets_goal" in r]
-    if lstm:
-        text = (
-            "- **LSTM: a migration difference (engine).** nnport's `KerasLSTM` is an "
-            "`nn.LSTM`, which has two bias vectors per direction where Keras has one: the "
-            "plan copies Keras's bias into `bias_ih_l0` and zeros into `bias_hh_l0`. The "
-            "forward pass adds them, so the models agree at the start, but both are trainable "
-            "and get the same gradient, so their sum learns at twice Keras's rate. The loss "
-            "curves part from the second step on, in float32 and float64 alike (|Δ loss| > 1e-3 "
-            f"from step {min(r['first_step_over_1e-3'] or 0 for r in lstm) or '-'})"
-        )
-        frozen = [r for r in lstm if "frozen_max_abs_delta_loss_all" in r]
-        if frozen:
-            worst = max(r["frozen_max_abs_delta_loss_all"] for r in frozen)
-            gap = max(r["frozen_abs_delta_accuracy"] for r in frozen)
-            text += (
-                "; with `bias_hh_l0` and `bias_hh_l0_reverse` left untrained (a diagnosis "
-                f"run in float64, below) they agree to {sci(worst)} over every step and the "
-                f"accuracies differ by {fmt(gap)}"
-            )
-        summary.append(text + ".")
-    other = [r for r in f64_miss if r["network"] != "LSTM"]
-    if other:
-        summary.append(f"- float64 also missed by {_names(other)}.")
+    if f64_miss:
+        summary.append(f"- float64 also missed by {_names(f64_miss)}.")
     defaults: dict[str, dict] = {}
     for r in rows:
         if "defaults_abs_delta_accuracy" in r:
@@ -978,33 +943,31 @@ def notes(rows: list[dict], run: dict) -> dict[str, list[str]]:
             "ReLU networks, not of the migration."
         ),
         "",
-        "## Engine finding: recurrent layers with a zero second bias",
+        "## Recurrent layers with a second bias",
         "",
         (
-            "`KerasLSTM` (and, by the same construction, `KerasSimpleRNN` and "
-            "`KerasGRUResetBefore`, not measured here) stand for a Keras layer with one bias; "
-            "the generated `nn.LSTM`/`nn.RNN`/`GRUResetBefore` has a second one, `bias_hh_*`, "
-            "that the weight plan fills with zeros. It is a trainable parameter, so the "
-            "migrated model trains its biases twice as fast as the source (and weight decay "
-            "would pull on both). Making `bias_hh_*` untrained (`requires_grad_(False)` in the "
-            "helper class, or a buffer) would make training equivalent; `KerasGRU` "
-            "(reset_after=True, two biases in Keras too, the CNN-RNN) is not affected. In the "
-            "other direction (PyTorch → Keras), an `nn.LSTM`'s two biases become one Keras "
-            "bias, which learns at half the source's effective rate; the paper's scenarios have "
-            "no PyTorch LSTM source, so it is not measured here."
+            "PyTorch's `nn.LSTM`/`nn.RNN` (and nnport's `GRUResetBefore`) add two bias vectors "
+            "where Keras's LSTM, SimpleRNN and GRU(reset_after=False) have one. The "
+            "`KerasLSTM`, `KerasSimpleRNN` and `KerasGRUResetBefore` classes nnport writes keep "
+            "the second one (`bias_hh_*`, zero after the weight copy) zero and out of training, "
+            "so the bias learns at Keras's rate (before 2026-12-06 it was trained too, and the "
+            "LSTM pairs parted from the fourth step). `KerasGRU` (reset_after=True) has two "
+            "biases in Keras too. In the other direction (PyTorch → Keras), an `nn.LSTM`'s two "
+            "biases become one Keras bias, which learns at half the source's effective rate; "
+            "the paper's scenarios have no PyTorch LSTM source, so it is not measured here."
         ),
         "",
         "## Files",
         "",
         (
-            "- `training.csv`: every measured column per pair (prefixes `float64_`, `frozen_`, "
+            "- `training.csv`: every measured column per pair (prefixes `float64_`, "
             "`defaults_` for the other runs)."
         ),
         (
             "- `loss_curves.png`: top, one pair per network, source and migrated loss per step "
             "(same weights, float32; the defaults run faint); bottom, the largest |Δ loss| so "
-            "far for every pair (same weights; float32 solid, float64 dotted, the LSTM "
-            "diagnosis dash-dotted), with the 1e-3 goal."
+            "far for every pair (same weights; float32 solid, float64 dotted), with the 1e-3 "
+            "goal."
         ),
         (
             "- Regenerate: `.venv/bin/python bench/paper_training.py` (options: `--quick` for "
@@ -1024,13 +987,6 @@ def notes(rows: list[dict], run: dict) -> dict[str, list[str]]:
             (
                 "No copied weights: each model starts from its own framework's default "
                 "initialisation, as in the paper; dropout on. The loss curves are not compared."
-            )
-        ],
-        "frozen_intro": [
-            (
-                "The float64 run again, the migrated model's `bias_hh_l0` and "
-                "`bias_hh_l0_reverse` (the zero second biases of `nn.LSTM`) left untrained; the "
-                "source is the float64 run's."
             )
         ],
         "uncopied_intro": [

@@ -14,8 +14,7 @@ share a process. COMMAND is
          Keys: model, entry, plan, seed, data, out, [weights], dropout (bool), lr,
          momentum, batch_size, loss ("logits", "softmax" or "sigmoid"), threads, and
          optionally steps (at most this many batches), dtype ("float32" or "float64"),
-         jit (XLA for the Keras step), frozen (PyTorch parameter-name suffixes left
-         untrained: a diagnosis).
+         jit (XLA for the Keras step).
 
 The data file (.npz) holds x_train, y_train, x_test, y_test in the *source* model's
 layout and `order`, one row of training-set indices per epoch: batch k of epoch e is
@@ -161,9 +160,7 @@ def torch_train(request: dict) -> None:
         # Keras's SGD turns its Python float momentum into a tensor through float32
         # (ops.cast(0.9, "float64") == 0.8999999761581421): use the same constant
         momentum = float(np.float32(momentum))
-    frozen = tuple(request.get("frozen", ()))  # a diagnosis: parameters left untrained
-    trained = [p for n, p in model.named_parameters() if not n.endswith(frozen) or not frozen]
-    optimizer = torch.optim.SGD(trained, lr=request["lr"], momentum=momentum)
+    optimizer = torch.optim.SGD(model.parameters(), lr=request["lr"], momentum=momentum)
     ready = time.perf_counter()
     losses = []
     model.train()

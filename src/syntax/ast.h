@@ -6,6 +6,7 @@
 // printer writes the result in the style `ruff format` produces.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -167,5 +168,9 @@ struct Module {
   std::vector<StmtPtr> body;
   std::vector<std::string> trailing_comments;  // comments after the last statement
 };
+
+// Calls `f` on `e` and on every expression inside it, outermost first (comprehension
+// targets and lambda parameters excepted: they bind names, they read none).
+void walk_exprs(const ExprPtr& e, const std::function<void(const ExprPtr&)>& f);
 
 }  // namespace nnport::syntax

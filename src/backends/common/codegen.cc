@@ -38,17 +38,9 @@ bool is_literal(const ExprPtr& e) {
 }
 
 void collect_names(const ExprPtr& e, std::set<std::string>& out) {
-  if (!e) return;
-  if (e->kind == ExprKind::Name) out.insert(e->name);
-  collect_names(e->object, out);
-  collect_names(e->element, out);
-  for (auto& x : e->items) collect_names(x, out);
-  for (auto& x : e->values) collect_names(x, out);
-  for (auto& a : e->args) collect_names(a.value, out);
-  for (auto& g : e->generators) {
-    collect_names(g.iter, out);
-    for (auto& c : g.ifs) collect_names(c, out);
-  }
+  syntax::walk_exprs(e, [&](const ExprPtr& x) {
+    if (x->kind == ExprKind::Name) out.insert(x->name);
+  });
 }
 
 std::string camel(const std::string& s) {

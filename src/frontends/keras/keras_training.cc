@@ -120,17 +120,9 @@ class Recogniser {
   // The training-method calls in a statement's expressions, outermost first:
   // `h = model.fit(...)`, `print(model.evaluate(...))`.
   static void method_calls(const ExprPtr& e, std::vector<Expr*>& out) {
-    if (!e) return;
-    if (is_method_call(e.get())) out.push_back(e.get());
-    method_calls(e->object, out);
-    method_calls(e->element, out);
-    for (auto& x : e->items) method_calls(x, out);
-    for (auto& x : e->values) method_calls(x, out);
-    for (auto& a : e->args) method_calls(a.value, out);
-    for (auto& g : e->generators) {
-      method_calls(g.iter, out);
-      for (auto& x : g.ifs) method_calls(x, out);
-    }
+    syntax::walk_exprs(e, [&](const ExprPtr& x) {
+      if (is_method_call(x.get())) out.push_back(x.get());
+    });
   }
 
   void statement(Stmt& s, const Stmt* scope) {

@@ -67,19 +67,6 @@ std::vector<std::pair<std::string, syntax::ExprPtr>> bind_syntax(const catalog::
   return out;
 }
 
-void walk_exprs(const syntax::ExprPtr& e, const std::function<void(const syntax::ExprPtr&)>& f) {
-  if (!e) return;
-  f(e);
-  walk_exprs(e->object, f);
-  walk_exprs(e->element, f);
-  for (auto& x : e->items) walk_exprs(x, f);
-  for (auto& x : e->values) walk_exprs(x, f);
-  for (auto& a : e->args) walk_exprs(a.value, f);
-  for (auto& g : e->generators) {
-    walk_exprs(g.iter, f);
-    for (auto& c : g.ifs) walk_exprs(c, f);
-  }
-}
 
 }  // namespace
 
@@ -124,8 +111,8 @@ void TorchFrontend::annotate(syntax::Module& module) {
   };
   std::function<void(const std::vector<syntax::StmtPtr>&)> walk = [&](const std::vector<syntax::StmtPtr>& body) {
     for (const auto& s : body) {
-      walk_exprs(s->value, visit);
-      for (auto& t : s->targets) walk_exprs(t, visit);
+      syntax::walk_exprs(s->value, visit);
+      for (auto& t : s->targets) syntax::walk_exprs(t, visit);
       for (auto& p : s->params) walk_exprs(p.default_value, visit);
       walk(s->body);
       walk(s->orelse);

@@ -326,17 +326,9 @@ class Recogniser {
   // ---- what a replaced loop computes -------------------------------------------------
 
   static void names_in(const ExprPtr& e, std::set<std::string>& out) {
-    if (!e) return;
-    if (e->kind == ExprKind::Name) out.insert(e->name);
-    names_in(e->object, out);
-    names_in(e->element, out);
-    for (auto& x : e->items) names_in(x, out);
-    for (auto& x : e->values) names_in(x, out);
-    for (auto& a : e->args) names_in(a.value, out);
-    for (auto& g : e->generators) {
-      names_in(g.iter, out);
-      for (auto& c : g.ifs) names_in(c, out);
-    }
+    syntax::walk_exprs(e, [&](const ExprPtr& x) {
+      if (x->kind == ExprKind::Name) out.insert(x->name);
+    });
   }
   // Names a block binds or mutates: assignment and loop targets, `xs.append(...)` receivers.
   static void bound_in(const std::vector<StmtPtr>& body, std::set<std::string>& out) {
