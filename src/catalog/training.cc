@@ -57,7 +57,8 @@ std::vector<OptimizerDef> make_optimizers() {
   {
     OptimizerDef d = adam_like("adamax", "Adamax", "Adamax", 0.002, 0.001);
     d.params.push_back(differs("weight_decay", "weight_decay", "weight_decay", 0, Attr(), ""));
-    d.note = "";
+    d.note = "Keras adds epsilon to the infinity norm when it divides, PyTorch inside the maximum; "
+             "they agree while gradients are large against epsilon";
     t.push_back(d);
   }
   {

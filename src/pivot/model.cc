@@ -354,6 +354,19 @@ std::string to_text(const Model& m) {
   o << "  return";
   for (size_t i = 0; i < m.outputs.size(); ++i) o << (i ? ", " : " ") << "%" << m.outputs[i];
   o << "\n";
+  if (m.config) {
+    const Config& c = *m.config;
+    auto args = [&](const Attrs& a) {
+      std::string out;
+      for (const auto& [k, v] : a) out += (out.empty() ? " (" : ", ") + k + "=" + to_python(v);
+      return out.empty() ? out : out + ")";
+    };
+    o << "training:\n  optimizer " << c.optimizer << args(c.optimizer_args) << "\n";
+    if (!c.schedule.empty()) o << "  schedule " << c.schedule << args(c.schedule_args) << "\n";
+    o << "  loss " << c.loss << args(c.loss_args) << (c.from_logits ? " on logits" : " on probabilities") << "\n";
+    for (const auto& metric : c.metrics) o << "  metric " << metric << "\n";
+    if (!c.fit.empty()) o << "  fit" << args(c.fit) << "\n";
+  }
   return o.str();
 }
 

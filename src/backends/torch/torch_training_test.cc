@@ -267,6 +267,13 @@ TEST(TorchTraining, PivotConfigHoldsTheTrainingSetup) {
   EXPECT_CONTAINS(r.output, "\"from_logits\": true");
   EXPECT_CONTAINS(r.output, "\"momentum\"");
   EXPECT_CONTAINS(r.output, "\"epochs\"");
+  Result text = inspect(std::string(kModel) +
+                            "model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss='mse')\n"
+                            "model.fit(x, y, epochs=3)\n",
+                        "model.py", o, "text");
+  EXPECT_CONTAINS(text.output,
+                  "training:\n  optimizer sgd (learning_rate=0.1, momentum=0.9)\n"
+                  "  loss mean_squared_error on logits\n  fit (epochs=3)\n");
 }
 
 }  // namespace
