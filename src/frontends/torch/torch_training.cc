@@ -400,6 +400,17 @@ class Recogniser {
               "callback, or code after fit)");
   }
 
+  // A loop that cannot be translated whole: one warning, and the backend keeps it as a comment.
+  void leave_out(Stmt& loop, const Stmt* scope, const char* what, const Refusal& r) {
+    sink.warn(r.loc.known() ? r.loc : loop.loc, fmt::format("{} loop left out: {}", what, r.why),
+              r.hint + "; the loop stays in the generated file as a comment");
+    pivot::TrainingStep st;
+    st.stmt = &loop;
+    st.kind = "unrecognised";
+    st.scope = scope;
+    steps_.push_back(st);
+  }
+
   void train_loop(Stmt& outer, const Stmt* scope) {
     scopes_with_loop_.insert(scope);  // its model.train() goes with it, recognised or not
     try {
@@ -407,14 +418,7 @@ class Recogniser {
       if (!M.config) M.config = step.config;
       steps_.push_back(step);
     } catch (const Refusal& r) {
-      sink.warn(r.loc.known() ? r.loc : outer.loc,
-                fmt::format("training loop left out: {}", r.why),
-                r.hint + "; the loop stays in the generated file as a comment");
-      pivot::TrainingStep st;
-      st.stmt = &outer;
-      st.kind = "unrecognised";
-      st.scope = scope;
-      steps_.push_back(st);
+      leave_out(outer, scope, "training", r);
     }
   }
 
@@ -611,13 +615,7 @@ class Recogniser {
       record(d.dataset_def, "loader", model, scope);
       steps_.push_back(st);
     } catch (const Refusal& r) {
-      sink.warn(r.loc.known() ? r.loc : w.loc, fmt::format("evaluation loop left out: {}", r.why),
-                r.hint + "; the loop stays in the generated file as a comment");
-      pivot::TrainingStep st;
-      st.stmt = &w;
-      st.kind = "unrecognised";
-      st.scope = scope;
-      steps_.push_back(st);
+      leave_out(w, scope, "evaluation", r);
     }
   }
 
