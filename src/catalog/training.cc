@@ -235,11 +235,13 @@ const std::vector<std::string>& torch_tensor_casts() {
 }
 
 const std::vector<SchedulerDef>& schedulers() {
-  // torch/optim/lr_scheduler.py: the closed forms of StepLR and ExponentialLR
+  // torch/optim/lr_scheduler.py: the closed forms of StepLR, ExponentialLR and CosineAnnealingLR
   static const std::vector<SchedulerDef> t = {
       {"torch.optim.lr_scheduler.StepLR", {{"step_size", ""}, {"gamma", "0.1"}},
        "{lr} * {gamma} ** (epoch // {step_size})"},
       {"torch.optim.lr_scheduler.ExponentialLR", {{"gamma", ""}}, "{lr} * {gamma} ** epoch"},
+      {"torch.optim.lr_scheduler.CosineAnnealingLR", {{"T_max", ""}, {"eta_min", "0.0"}},
+       "{eta_min} + ({lr} - {eta_min}) * (1 + math.cos(math.pi * epoch / {T_max})) / 2"},
   };
   return t;
 }

@@ -92,10 +92,20 @@ class Emitter {
     head[0]->leading_comments = {"# " + opt.header};
     // keep the source's other imports (math, typing, ...) right after ours
     std::vector<StmtPtr> rest;
+    bool has_math = false;
     for (auto& s : body) {
       if (s->kind == StmtKind::Import || s->kind == StmtKind::ImportFrom) head.push_back(s);
       else rest.push_back(s);
+      if (s->kind == StmtKind::Import)
+        for (auto& [n, as] : s->names) has_math = has_math || (n == "math" && as.empty());
     }
+    if (!has_math) {  // a learning-rate schedule's closed form may use it; dropped below if unused
+      auto math = std::make_shared<Stmt>();
+      math->kind = StmtKind::Import;
+      math->names = {{"math", ""}};
+      head.push_back(math);
+    }
+    sort_imports(head);
     for (auto& h : helpers) head.push_back(h);
     // the module docstring stays first, under the header comment
     if (!rest.empty() && rest[0]->kind == StmtKind::Expr && rest[0]->value && rest[0]->value->kind == ExprKind::String) {

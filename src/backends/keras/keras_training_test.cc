@@ -259,6 +259,19 @@ TEST(KerasTraining, ASchedulerBecomesALearningRateSchedulerCallback) {
   EXPECT_CONTAINS(run(before).output, "lambda epoch: 0.1 * 0.9 ** (epoch + 1)");
 }
 
+TEST(KerasTraining, CosineAnnealingBecomesItsClosedFormWithMath) {
+  std::string src = training("torch.optim.SGD(model.parameters(), lr=0.1)");
+  src.replace(src.find("    model.train()\n"), 0,
+              "    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=20, eta_min=0.001)\n");
+  src.replace(src.find("    return model\n"), 0, "        scheduler.step()\n");
+  Result r = run(src);
+  EXPECT_TRUE(r.diagnostics.empty()) << r.rendered_diagnostics;
+  EXPECT_CONTAINS(r.output, "0.001 + (0.1 - 0.001) * (1 + math.cos(math.pi * epoch / 20)) / 2");
+  EXPECT_CONTAINS(r.output, "import math\n\nimport keras\n");  // isort's order: the standard library first
+  // without a schedule that needs it, no import of math
+  EXPECT_LACKS(run(training("torch.optim.SGD(model.parameters(), lr=0.1)")).output, "import math");
+}
+
 TEST(KerasTraining, AValidationLoopAfterEachEpochBecomesValidationData) {
   std::string src = training("torch.optim.Adam(model.parameters())");
   src.replace(src.find("def train(model, x, y, num_epochs=3):\n"), std::string("def train(model, x, y, num_epochs=3):\n").size(),

@@ -365,7 +365,7 @@ TEST(TorchTrainingRecognise, SchedulersSteppedPerEpochFromTheCatalog) {
 }
 
 TEST(TorchTrainingRecognise, ASchedulerOutsideTheCatalogIsLeftOutWithAWarning) {
-  auto r = recognise(scheduled("torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)"));
+  auto r = recognise(scheduled("torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=100)"));
   ASSERT_TRUE(r->step("train_loop"));
   EXPECT_EQ(r->arg("schedule"), "<none>");
   EXPECT_EQ(r->warnings(), "18:9: `scheduler.step()`: training code nnport does not recognise; left out\n");
