@@ -253,6 +253,15 @@ TEST(TorchTraining, LearningRateSchedulesStepAfterEveryBatch) {
   EXPECT_LACKS(warmup.output, "optimizer =");
 }
 
+TEST(TorchTraining, FitOnADatasetIsLeftOut) {
+  Result r = migrate("model.compile(optimizer='adam', loss='mse')\nmodel.fit(x, epochs=3)\n");
+  ASSERT_TRUE(r.ok) << r.rendered_diagnostics;
+  ASSERT_EQ(r.diagnostics.size(), 1u) << r.rendered_diagnostics;
+  EXPECT_CONTAINS(r.diagnostics[0].message, "no `y` (a tf.data.Dataset");
+  EXPECT_EQ(r.diagnostics[0].loc.line, 7);
+  EXPECT_LACKS(r.output, "train(model");
+}
+
 TEST(TorchTraining, PivotConfigHoldsTheTrainingSetup) {
   Options o;
   o.to = "torch";

@@ -190,6 +190,9 @@ class Recogniser {
                       fmt::format("`{}` without a recognised compile() in the same function or at module level", model));
       }
     }
+    if ((method == "fit" || method == "evaluate") && !step.arg("y"))
+      return refuse(s, method, call->loc,
+                    "no `y` (a tf.data.Dataset or a generator; nnport translates arrays x and y)");
     if (method == "fit") {
       pivot::Attrs fit;
       for (auto& [k, v] : step.args)
