@@ -75,6 +75,22 @@ def keras_optimizer(spelling: str, exact: bool = False) -> Case:
     )
 
 
+TORCH_ADAM = "torch.optim.Adam(model.parameters(), lr=1e-3)"
+
+
+def torch_optimizer(spelling: str, exact: bool = False) -> Case:
+    """The PyTorch digits example trained with another optimizer."""
+    return Case(
+        "torch/digits_mlp_training.py",
+        "model",
+        "fit_model",
+        "logits",
+        shape="64",
+        variant=(TORCH_ADAM, spelling),
+        exact=exact,
+    )
+
+
 EXPONENTIAL_DECAY = keras_optimizer(
     "keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.2, 4, 0.5))", exact=True
 )
@@ -93,6 +109,8 @@ CASES = [
         exact=True,
     ),
     Case("torch/digits_mlp_training.py", "model", "fit_model", "logits", shape="64"),
+    torch_optimizer("torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)", exact=True),
+    torch_optimizer("torch.optim.RMSprop(model.parameters(), lr=1e-3)", exact=True),
     Case(
         "torch/digits_mlp_training.py",
         "model",

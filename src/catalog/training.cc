@@ -92,6 +92,7 @@ std::vector<OptimizerDef> make_optimizers() {
     // parameters with small gradients take steps up to sqrt(epsilon) / epsilon times larger
     // outside the root: one epoch of the digits example differs by 3e-3 in the loss
     d.torch_keras_update = "KerasRMSprop";
+    d.keras_torch_update = "TorchRMSprop";
     t.push_back(d);
   }
   {
@@ -294,7 +295,7 @@ std::string training_json() {
   for (auto& d : optimizers()) {
     json o = {{"id", d.id}, {"torch", d.torch_class}, {"keras", d.keras_class}, {"keras_names", d.keras_names},
               {"torch_weight_decay", d.torch_decay_coupled ? "coupled" : "decoupled"}, {"note", d.note},
-              {"torch_keras_update", d.torch_keras_update}};
+              {"torch_keras_update", d.torch_keras_update}, {"keras_torch_update", d.keras_torch_update}};
     o["params"] = json::array();
     for (auto& p : d.params)
       o["params"].push_back({{"attr", p.attr}, {"torch", p.torch}, {"keras", p.keras},

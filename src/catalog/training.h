@@ -41,6 +41,9 @@ struct OptimizerDef {
   // torch_class, with torch_class's signature and Keras's update rule, where torch_class
   // cannot express that rule and the difference shows in training ("" = torch_class).
   std::string torch_keras_update;
+  // PyTorch -> Keras: likewise, a helper optimizer class the Keras backend writes instead of
+  // keras_class, with keras_class's signature and PyTorch's update rule.
+  std::string keras_torch_update;
   const OptimizerParam* param(const std::string& attr) const;
   const OptimizerParam* torch_param(const std::string& keyword) const;
   const OptimizerParam* keras_param(const std::string& keyword) const;

@@ -141,6 +141,7 @@ class Emitter {
   std::string layers_name_ = "layers", ops_name_ = "ops";
   bool need_layers_ = false, need_ops_ = false;
   std::set<std::string> helpers_;
+  std::set<std::string> training_helpers_;  // helper optimizers of the training code (TorchRMSprop)
   std::set<std::string> inner_classes_;
   std::set<std::string> state_users_;  // recurrent layer paths whose state outputs are used
   std::vector<syntax::Module> helper_sources_;
@@ -1068,7 +1069,7 @@ class Emitter {
 
   std::vector<StmtPtr> translate_stmt(const StmtPtr& sp, Ctx& ctx) {
     const Stmt& s = *sp;
-    if (auto t = keras_training_stmt(P, s, sink)) return *t;  // recognised training code
+    if (auto t = keras_training_stmt(P, s, sink, training_helpers_)) return *t;  // recognised training code
     auto c = std::make_shared<Stmt>(s);
     switch (s.kind) {
       case StmtKind::ClassDef: {
@@ -1506,6 +1507,10 @@ class Emitter {
 
   std::vector<StmtPtr> helper_classes() {
     std::vector<StmtPtr> out;
+    for (const auto& h : training_helpers_) {
+      helper_sources_.push_back(syntax::parse_module(keras_training_helper(h), "<nnport helper>"));
+      for (auto& st : helper_sources_.back().body) out.push_back(st);
+    }
     for (const auto& h : helpers_) {
       bool is_max = h.find("Max") != std::string::npos;
       need_ops_ = true;

@@ -16,6 +16,52 @@ using syntax::ExprKind;
 using syntax::ExprPtr;
 using syntax::StmtPtr;
 
+// Helper optimizers: Keras classes with PyTorch's update rule where Keras's own differs in a
+// way no argument reconciles (catalog OptimizerDef::keras_torch_update).
+const char* kTorchRMSprop = R"(class TorchRMSprop(keras.optimizers.Optimizer):
+    """RMSprop with PyTorch's update: w -= lr * g / (sqrt(v) + epsilon), epsilon outside the
+    square root (keras.optimizers.RMSprop adds it inside, which takes much smaller steps
+    where gradients are small), on the dense gradient. Same arguments as Keras's RMSprop."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-07, centered=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.rho = rho
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.centered = centered
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.square_avgs = [self.add_variable_from_reference(v, "square_avg") for v in variables]
+        self.grad_avgs = [self.add_variable_from_reference(v, "grad_avg") for v in variables]
+        self.momentum_buffers = [self.add_variable_from_reference(v, "momentum_buffer") for v in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = keras.ops.cast(learning_rate, variable.dtype)
+        gradient = keras.ops.convert_to_tensor(gradient, variable.dtype)
+        index = self._get_variable_index(variable)
+        square_avg = self.square_avgs[index]
+        self.assign(square_avg, self.rho * square_avg + (1 - self.rho) * keras.ops.square(gradient))
+        average = square_avg
+        if self.centered:
+            grad_avg = self.grad_avgs[index]
+            self.assign(grad_avg, self.rho * grad_avg + (1 - self.rho) * gradient)
+            average = square_avg - keras.ops.square(grad_avg)
+        step = gradient / (keras.ops.sqrt(average) + self.epsilon)
+        if self.momentum > 0:
+            buffer = self.momentum_buffers[index]
+            self.assign(buffer, self.momentum * buffer + step)
+            step = buffer
+        self.assign_sub(variable, lr * step)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(rho=self.rho, momentum=self.momentum, epsilon=self.epsilon, centered=self.centered)
+        return config
+)";
+
 // `keras.optimizers.Adam(learning_rate=..., epsilon=1e-08  # why)`
 ExprPtr optimizer_expr(const pivot::TrainingStep& st, const catalog::OptimizerDef& od) {
   std::vector<Argument> args;
@@ -31,7 +77,8 @@ ExprPtr optimizer_expr(const pivot::TrainingStep& st, const catalog::OptimizerDe
     v->comment = "# " + p.why;
     args.push_back(syntax::kw(p.keras, v));
   }
-  return syntax::call(syntax::dotted(od.keras_class), std::move(args));
+  ExprPtr cls = od.keras_torch_update.empty() ? syntax::dotted(od.keras_class) : syntax::name(od.keras_torch_update);
+  return syntax::call(cls, std::move(args));
 }
 
 // `keras.losses.SparseCategoricalCrossentropy(from_logits=True)`
@@ -85,7 +132,7 @@ ExprPtr scheduler_callback(const pivot::TrainingStep& st) {
   return list;
 }
 
-std::vector<StmtPtr> train_loop(const pivot::TrainingStep& st) {
+std::vector<StmtPtr> train_loop(const pivot::TrainingStep& st, std::set<std::string>& helpers) {
   const catalog::OptimizerDef* od = catalog::optimizer(st.config.optimizer);
   const catalog::LossDef* ld = catalog::loss(st.config.loss);
   ExprPtr loss_class = st.arg("loss_class");
@@ -95,9 +142,14 @@ std::vector<StmtPtr> train_loop(const pivot::TrainingStep& st) {
   if (tl && !tl->why.empty()) loss->comment = "# " + tl->why + "\n";  // on its own line above `loss=`
   std::vector<Argument> compile_args{syntax::kw("optimizer", opt), syntax::kw("loss", loss)};
   auto compile = syntax::expr_stmt(syntax::call(syntax::attr(syntax::clone(st.model), "compile"), compile_args));
-  if (!od->note.empty())
+  if (!od->keras_torch_update.empty()) {
+    helpers.insert(od->keras_torch_update);
+    compile->leading_comments.push_back(fmt::format("# {}: Keras's {} arguments, PyTorch's update rule (see the class)",
+                                                    od->keras_torch_update, od->keras_class));
+  } else if (!od->note.empty()) {
     for (auto& line : wrap(fmt::format("{}: {}", od->keras_class, od->note), 76))
       compile->leading_comments.push_back("# " + line);
+  }
   // Keras's fit() defaults (batch_size 32, shuffle True) differ from DataLoader's (1,
   // False): both are always written.
   std::vector<Argument> fit_args{syntax::pos(syntax::clone(st.arg("x"))), syntax::pos(syntax::clone(st.arg("y"))),
@@ -136,15 +188,17 @@ std::vector<StmtPtr> eval_loop(const pivot::TrainingStep& st) {
 
 }  // namespace
 
+std::string keras_training_helper(const std::string& name) { return name == "TorchRMSprop" ? kTorchRMSprop : ""; }
+
 std::optional<std::vector<StmtPtr>> keras_training_stmt(const pivot::Program& program, const syntax::Stmt& s,
-                                                        DiagnosticSink& sink) {
+                                                        DiagnosticSink& sink, std::set<std::string>& helpers) {
   const pivot::TrainingStep* st = nullptr;
   for (const auto& t : program.training)
     if (t.stmt == &s) st = &t;
   if (!st || program.framework != "torch") return std::nullopt;
   std::vector<StmtPtr> out;
   if (st->kind == "train_loop") {
-    out = train_loop(*st);
+    out = train_loop(*st, helpers);
   } else if (st->kind == "eval_loop") {
     out = eval_loop(*st);
   } else if (st->kind == "unrecognised") {

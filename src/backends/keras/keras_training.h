@@ -9,6 +9,8 @@
 #pragma once
 
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "diagnostics/diagnostic.h"
@@ -18,7 +20,11 @@
 namespace nnport::backends {
 
 // The statements that replace `s`, or nullopt when `s` is no recognised training step.
+// `helpers` gains the helper classes the statements use (TorchRMSprop).
 std::optional<std::vector<syntax::StmtPtr>> keras_training_stmt(const pivot::Program& program, const syntax::Stmt& s,
-                                                                 DiagnosticSink& sink);
+                                                                 DiagnosticSink& sink, std::set<std::string>& helpers);
+
+// The source of a helper class keras_training_stmt asked for ("" = not a training helper).
+std::string keras_training_helper(const std::string& name);
 
 }  // namespace nnport::backends
