@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -60,35 +60,26 @@ class Case:
         )
 
 
-KERAS_ADAM = "optimizer=keras.optimizers.Adam(learning_rate=1e-3)"
+KERAS_DIGITS = Case("keras/digits_classifier_training.py", "model", "fit_model", "probabilities")
+TORCH_DIGITS = Case("torch/digits_mlp_training.py", "model", "fit_model", "logits", shape="64")
+# the optimizer each digits example trains with, as its file spells it
+OPTIMIZER_IN = {
+    KERAS_DIGITS.example: "optimizer=keras.optimizers.Adam(learning_rate=1e-3)",
+    TORCH_DIGITS.example: "torch.optim.Adam(model.parameters(), lr=1e-3)",
+}
+
+
+def with_optimizer(case: Case, spelling: str, exact: bool = False) -> Case:
+    """A digits example trained with another optimizer (`spelling` replaces its own)."""
+    return replace(case, variant=(OPTIMIZER_IN[case.example], spelling), exact=exact)
 
 
 def keras_optimizer(spelling: str, exact: bool = False) -> Case:
-    """The Keras digits example trained with another optimizer."""
-    return Case(
-        "keras/digits_classifier_training.py",
-        "model",
-        "fit_model",
-        "probabilities",
-        variant=(KERAS_ADAM, f"optimizer={spelling}"),
-        exact=exact,
-    )
-
-
-TORCH_ADAM = "torch.optim.Adam(model.parameters(), lr=1e-3)"
+    return with_optimizer(KERAS_DIGITS, f"optimizer={spelling}", exact)
 
 
 def torch_optimizer(spelling: str, exact: bool = False) -> Case:
-    """The PyTorch digits example trained with another optimizer."""
-    return Case(
-        "torch/digits_mlp_training.py",
-        "model",
-        "fit_model",
-        "logits",
-        shape="64",
-        variant=(TORCH_ADAM, spelling),
-        exact=exact,
-    )
+    return with_optimizer(TORCH_DIGITS, spelling, exact)
 
 
 EXPONENTIAL_DECAY = keras_optimizer(
@@ -96,7 +87,7 @@ EXPONENTIAL_DECAY = keras_optimizer(
 )
 
 CASES = [
-    Case("keras/digits_classifier_training.py", "model", "fit_model", "probabilities"),
+    KERAS_DIGITS,
     Case("keras/sequence_classifier_training.py", "model", "fit_model", "sigmoid", "tokens"),
     keras_optimizer('"sgd"', exact=True),
     keras_optimizer("keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)", exact=True),
@@ -108,7 +99,7 @@ CASES = [
         "keras.optimizers.SGD(keras.optimizers.schedules.CosineDecay(0.2, 6, alpha=0.1))",
         exact=True,
     ),
-    Case("torch/digits_mlp_training.py", "model", "fit_model", "logits", shape="64"),
+    TORCH_DIGITS,
     torch_optimizer("torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)", exact=True),
     torch_optimizer("torch.optim.RMSprop(model.parameters(), lr=1e-3)", exact=True),
     Case(

@@ -15,6 +15,7 @@
 #include "frontends/keras/keras_frontend.h"
 #include "frontends/keras/keras_training.h"
 #include "frontends/torch/torch_frontend.h"
+#include "frontends/torch/torch_training.h"
 #include "passes/layout.h"
 #include "passes/shapes.h"
 #include "pivot/program.h"
@@ -222,7 +223,9 @@ std::unique_ptr<Analysis> analyse(std::string_view source, const std::string& fi
   fe.annotate(a->program.module);
   evaluate::Interpreter in(a->program, a->model, fe, a->sink);
   in.run_module();
+  // the training code (compile/fit, or the optimizer, loss, DataLoader and epoch loop)
   if (fw == "keras") frontends::recognise_keras_training(a->program, a->model, a->sink);
+  else frontends::recognise_torch_training(a->program, a->model, a->sink);
 
   // the entry expression
   std::string entry = options.entry.empty() ? find_entry(in, a->program) : options.entry;

@@ -34,6 +34,8 @@ syntax::ExprPtr ints_expr(const std::vector<long long>& v, bool collapse);  // 3
 syntax::ExprPtr perm_expr(const std::vector<int>& p);
 syntax::ExprPtr literal(const pivot::Attr& a);  // lists become tuples
 syntax::StmtPtr comment_stmt(const std::string& text);
+// The words of `text` in lines of at most `width` characters (comment blocks).
+std::vector<std::string> wrap_words(const std::string& text, size_t width);
 // The short attribute name a Sequential's layer gets when it becomes a class attribute
 // ("fc" for linear, "conv", "pool", "bn", ...); the op id itself when it has none.
 std::string attribute_base(const std::string& op);

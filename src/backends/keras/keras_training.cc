@@ -90,20 +90,6 @@ ExprPtr loss_expr(const pivot::TrainingStep& st, const catalog::LossDef& ld, boo
   return syntax::call(syntax::dotted(ld.keras_class), std::move(args));
 }
 
-// Words of `text` in lines of at most `width` characters.
-std::vector<std::string> wrap(const std::string& text, size_t width) {
-  std::vector<std::string> lines{""};
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t sp = text.find(' ', pos);
-    std::string word = text.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
-    pos = sp == std::string::npos ? text.size() : sp + 1;
-    if (!lines.back().empty() && lines.back().size() + 1 + word.size() > width) lines.emplace_back();
-    lines.back() += (lines.back().empty() ? "" : " ") + word;
-  }
-  return lines;
-}
-
 // `callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch: 0.001 * 0.1 ** (epoch // 10))]`:
 // the catalog's closed form of a PyTorch scheduler stepped once per epoch, set by Keras at
 // the start of each epoch.
@@ -147,7 +133,7 @@ std::vector<StmtPtr> train_loop(const pivot::TrainingStep& st, std::set<std::str
     compile->leading_comments.push_back(fmt::format("# {}: Keras's {} arguments, PyTorch's update rule (see the class)",
                                                     od->keras_torch_update, od->keras_class));
   } else if (!od->note.empty()) {
-    for (auto& line : wrap(fmt::format("{}: {}", od->keras_class, od->note), 76))
+    for (auto& line : wrap_words(fmt::format("{}: {}", od->keras_class, od->note), 76))
       compile->leading_comments.push_back("# " + line);
   }
   // Keras's fit() defaults (batch_size 32, shuffle True) differ from DataLoader's (1,

@@ -258,21 +258,8 @@ StmtPtr optimizer_stmt(const pivot::TrainingStep& step, TorchTraining& out) {
     need(od.torch_keras_update, out);
     comments.push_back(fmt::format("# {}: torch.optim.{}'s arguments, Keras's update rule (see the class)",
                                    od.torch_keras_update, od.torch_class.substr(od.torch_class.rfind('.') + 1)));
-  } else if (!od.note.empty()) {  // wrapped at 80 columns
-    std::string line = "#";
-    size_t start = 0;
-    while (start < od.note.size()) {
-      size_t end = od.note.find(' ', start);
-      if (end == std::string::npos) end = od.note.size();
-      std::string word = od.note.substr(start, end - start);
-      if (line.size() + 1 + word.size() > 80) {
-        comments.push_back(line);
-        line = "#";
-      }
-      line += " " + word;
-      start = end + 1;
-    }
-    comments.push_back(line);
+  } else if (!od.note.empty()) {
+    for (auto& line : wrap_words(od.note, 77)) comments.push_back("# " + line);
   }
   ExprPtr cls = od.torch_keras_update.empty() ? syntax::dotted(od.torch_class) : syntax::name(od.torch_keras_update);
   auto s = syntax::assign(syntax::name("optimizer"), syntax::call(cls, args));

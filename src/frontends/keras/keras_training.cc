@@ -8,6 +8,7 @@
 #include <set>
 
 #include "catalog/training.h"
+#include "frontends/common/imported_names.h"
 #include "frontends/keras/keras_frontend.h"
 #include "syntax/print.h"
 
@@ -67,14 +68,8 @@ pivot::Attr literal_attr(const ExprPtr& e) {
 
 class Recogniser {
  public:
-  Recogniser(pivot::Program& p, pivot::Model& m, DiagnosticSink& s) : P(p), M(m), sink(s) {
-    for (const auto& st : P.module.body) {
-      if (st->kind == StmtKind::Import)
-        for (auto& [n, as] : st->names) aliases_[as.empty() ? n.substr(0, n.find('.')) : as] = as.empty() ? n.substr(0, n.find('.')) : n;
-      if (st->kind == StmtKind::ImportFrom)
-        for (auto& [n, as] : st->names) aliases_[as.empty() ? n : as] = st->module + "." + n;
-    }
-  }
+  Recogniser(pivot::Program& p, pivot::Model& m, DiagnosticSink& s)
+      : P(p), M(m), sink(s), names_(p.module, [](const std::string&) { return true; }, keras_canonical) {}
 
   void run() { walk(P.module.body, nullptr); }
 
@@ -82,19 +77,12 @@ class Recogniser {
   pivot::Program& P;
   pivot::Model& M;
   DiagnosticSink& sink;
-  std::map<std::string, std::string> aliases_;
+  ImportedNames names_;
   // names bound in a scope to an optimizer or loss object: `opt = keras.optimizers.Adam(...)`
   std::map<std::pair<const Stmt*, std::string>, std::pair<ExprPtr, Stmt*>> bound_;
 
-  std::string qualified(const ExprPtr& e) {
-    if (!e) return "";
-    if (e->kind == ExprKind::Name) return aliases_.count(e->name) ? keras_canonical(aliases_[e->name]) : "";
-    if (e->kind == ExprKind::Attribute) {
-      std::string base = qualified(e->object);
-      return base.empty() ? "" : keras_canonical(base + "." + e->name);
-    }
-    return "";
-  }
+  std::string qualified(const ExprPtr& e) const { return names_.qualified(e); }
+
 
   void walk(const std::vector<StmtPtr>& body, const Stmt* scope) {
     for (const auto& s : body) {

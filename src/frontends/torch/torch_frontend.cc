@@ -8,7 +8,7 @@
 #include "catalog/catalog.h"
 #include "catalog/training.h"
 #include "frontends/common/binding.h"
-#include "frontends/torch/torch_training.h"
+#include "frontends/common/imported_names.h"
 #include "passes/shapes.h"
 
 namespace nnport::frontends {
@@ -71,28 +71,11 @@ std::vector<std::pair<std::string, syntax::ExprPtr>> bind_syntax(const catalog::
 }  // namespace
 
 void TorchFrontend::annotate(syntax::Module& module) {
-  std::map<std::string, std::string> names;  // local name -> qualified torch name
-  for (const auto& s : module.body) {
-    if (s->kind == syntax::StmtKind::Import)
-      for (auto& [n, as] : s->names)
-        if (n == "torch" || n.rfind("torch.", 0) == 0) {
-          if (as.empty()) names[n.substr(0, n.find('.'))] = n.substr(0, n.find('.'));
-          else names[as] = canonical(n);
-        }
-    if (s->kind == syntax::StmtKind::ImportFrom && (s->module == "torch" || s->module.rfind("torch.", 0) == 0))
-      for (auto& [n, as] : s->names) names[as.empty() ? n : as] = canonical(s->module + "." + n);
-  }
-  std::function<std::string(const syntax::ExprPtr&)> qualified = [&](const syntax::ExprPtr& e) -> std::string {
-    if (e->kind == syntax::ExprKind::Name) return names.count(e->name) ? names[e->name] : "";
-    if (e->kind == syntax::ExprKind::Attribute) {
-      std::string base = qualified(e->object);
-      return base.empty() ? "" : base + "." + e->name;
-    }
-    return "";
-  };
+  ImportedNames names(
+      module, [](const std::string& m) { return m == "torch" || m.rfind("torch.", 0) == 0; }, canonical);
   auto visit = [&](const syntax::ExprPtr& e) {
     if (e->kind != syntax::ExprKind::Call || e->pivot) return;
-    std::string q = canonical(qualified(e->object));
+    std::string q = names.qualified(e->object);
     if (q.empty()) return;
     std::string op;
     std::vector<std::pair<std::string, syntax::ExprPtr>> attrs;
@@ -119,8 +102,6 @@ void TorchFrontend::annotate(syntax::Module& module) {
     }
   };
   walk(module.body);
-  // the training code (optimizer, loss, DataLoader, the epoch loop): a static pass too
-  recognise_torch_training(program_, model_, sink_);
 }
 
 ValuePtr TorchFrontend::import(const std::string& qualified) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "catalog/training.h"
+#include "frontends/common/imported_names.h"
 #include "syntax/parse.h"
 #include "syntax/print.h"
 
@@ -88,14 +89,14 @@ Attr to_attr(const ExprPtr& e) {
   return Attr(text(e));
 }
 
+bool is_torch_module(const std::string& m) { return m == "torch" || m.rfind("torch.", 0) == 0; }
+
 class Recogniser {
  public:
-  Recogniser(pivot::Program& p, pivot::Model& m, DiagnosticSink& s) : P(p), M(m), sink(s) {}
+  Recogniser(pivot::Program& p, pivot::Model& m, DiagnosticSink& s)
+      : P(p), M(m), sink(s), names_(p.module, is_torch_module, canonical) {}
 
   void run() {
-    // idempotent: TorchFrontend::annotate runs this pass; a second call changes nothing
-    if (!P.training.empty()) return;
-    collect_imports(P.module.body);
     collect_defs(P.module.body, nullptr);
     walk(P.module.body, nullptr);
     // model.train() / model.eval(): Keras has no such modes (fit trains, evaluate and
@@ -121,7 +122,7 @@ class Recogniser {
   pivot::Program& P;
   pivot::Model& M;
   DiagnosticSink& sink;
-  std::map<std::string, std::string> names_;  // local name -> qualified torch name
+  ImportedNames names_;
   struct Def {
     Stmt* stmt;
     const Stmt* scope;
@@ -134,38 +135,12 @@ class Recogniser {
 
   // ---- names -------------------------------------------------------------------------
 
-  void collect_imports(const std::vector<StmtPtr>& body) {
-    for (const auto& s : body) {
-      if (s->kind == StmtKind::Import)
-        for (auto& [n, as] : s->names)
-          if (n == "torch" || n.rfind("torch.", 0) == 0) {
-            if (as.empty()) names_["torch"] = "torch";
-            else names_[as] = canonical(n);
-          }
-      if (s->kind == StmtKind::ImportFrom && (s->module == "torch" || s->module.rfind("torch.", 0) == 0))
-        for (auto& [n, as] : s->names) names_[as.empty() ? n : as] = canonical(s->module + "." + n);
-      collect_imports(s->body);
-      collect_imports(s->orelse);
-    }
-  }
-
-  std::string qualified(const ExprPtr& e) {
-    if (!e) return "";
-    if (e->kind == ExprKind::Name) {
-      auto it = names_.find(e->name);
-      return it == names_.end() ? "" : it->second;
-    }
-    if (e->kind == ExprKind::Attribute) {
-      std::string base = qualified(e->object);
-      return base.empty() ? "" : canonical(base + "." + e->name);
-    }
-    return "";
-  }
+  std::string qualified(const ExprPtr& e) const { return names_.qualified(e); }
   std::string callee(const ExprPtr& e) { return is_call(e) ? qualified(e->object) : ""; }
 
   bool mentions_torch(const ExprPtr& e) {
     if (!e) return false;
-    if (e->kind == ExprKind::Name && names_.count(e->name)) return true;
+    if (e->kind == ExprKind::Name && names_.binds(e->name)) return true;
     if (mentions_torch(e->object) || mentions_torch(e->element)) return true;
     for (auto& x : e->items)
       if (mentions_torch(x)) return true;
@@ -629,7 +604,7 @@ class Recogniser {
     ExprPtr epochs = syntax::int_lit(1);
     std::vector<std::pair<Stmt*, bool>> scheduler_steps;  // `scheduler.step()`, after the batch loop
     Stmt* validation = nullptr;  // `with torch.no_grad(): for xb, yb in val_loader: ...` after the batches
-    if (is_call(outer.value) && is_name(outer.value->object, "range") && !names_.count("range")) {
+    if (is_call(outer.value) && is_name(outer.value->object, "range") && !names_.binds("range")) {
       auto r = positional(*outer.value);
       if (r.empty() || r.size() > 2 || !outer.value->args.size() || has_star_args(*outer.value) ||
           r.size() != outer.value->args.size())
