@@ -46,7 +46,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 import paper_scenarios
-from nnport import weights
+from nnport import weights, workers
 
 EXAMPLES = REPO / "examples"
 WORKER = BENCH / "train_worker.py"
@@ -158,7 +158,7 @@ def run_worker(framework: str, command: str, request: dict, workdir: Path, name:
     with open(log, "w") as out:
         process = subprocess.run(
             [sys.executable, str(WORKER), framework, command, str(request_path)],
-            env=weights._worker_env(),
+            env=workers.worker_env(),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

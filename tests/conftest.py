@@ -1,4 +1,12 @@
-"""Shared fixtures: where the repository is, and how to run the nnport command line."""
+"""Shared fixtures: where the repository is, how to run the nnport command line, and the
+suite's framework workers.
+
+Two tiers. A test that needs PyTorch or TensorFlow asks for the `workers` fixture (or
+`frameworks`, the same): it is marked `frameworks` and belongs to the full tier, and all
+such tests share one worker process per framework for the whole run. Every other test
+is in the fast tier (`pytest -m "not frameworks"`), which never starts a framework: a
+test there that tries to fails with a message saying so.
+"""
 
 from __future__ import annotations
 
@@ -57,12 +65,56 @@ def run_nnport():
     return nnport
 
 
+FRAMEWORK_FIXTURES = {"workers", "frameworks"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "frameworks: needs PyTorch and TensorFlow (the full tier; see conftest.py)"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if FRAMEWORK_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.frameworks)
+
+
 @pytest.fixture(scope="session")
-def frameworks():
-    """verify runs each framework in its own process; they only need to be installed."""
+def workers():
+    """One worker process per framework for the whole run (`nnport.workers`): every
+    verify/weights step of every test goes to them. They also serve the tests' own
+    commands (tests/worker_commands.py)."""
     for name in ("torch", "keras", "tensorflow", "h5py"):
         if importlib.util.find_spec(name) is None:
             pytest.skip(f"{name} is not installed")
+    from nnport.workers import WorkerPool
+
+    with WorkerPool(extensions=[Path(__file__).with_name("worker_commands.py")]) as pool:
+        pool.start()  # both import their framework at once
+        yield pool
+
+
+@pytest.fixture(scope="session")
+def frameworks(workers):
+    """The tests that run models: the same as `workers`."""
+    return workers
+
+
+@pytest.fixture(autouse=True)
+def _frameworks_only_in_the_full_tier(request, monkeypatch):
+    """A test without the `workers` fixture must not start a framework worker."""
+    if FRAMEWORK_FIXTURES & set(request.fixturenames):
+        return
+    from nnport import workers
+
+    def refuse(framework, *args):
+        pytest.fail(
+            f"{request.node.nodeid} starts a {framework} worker: ask for the `workers` "
+            "fixture (the full tier)"
+        )
+
+    monkeypatch.setattr(workers, "_spawn", refuse)
 
 
 @pytest.fixture(scope="session")

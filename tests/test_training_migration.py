@@ -3,15 +3,13 @@ setup, the migrated file's own training function, run from the same initial weig
 the same batches (in-memory digits, no shuffling, dropout off), leaves a model whose
 loss agrees with the source's after one epoch within 1e-3.
 
-Each framework runs in its own process (tests/training_worker.py); the initial weights
+Each framework runs in the suite's worker process (the `fit` command of
+tests/worker_commands.py); the initial weights
 are the source model's seeded initialisation converted with nnport's weight plan.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,7 +18,6 @@ import pytest
 from conftest import REPO_ROOT, nnport
 from nnport import weights
 
-WORKER = Path(__file__).with_name("training_worker.py")
 SUFFIX = {"torch": ".pt", "keras": ".weights.h5"}
 TOLERANCE = 1e-3
 
@@ -128,18 +125,8 @@ def cross_entropy(outputs: np.ndarray, labels: np.ndarray, kind: str) -> float:
 
 
 def run(framework: str, request: dict, workdir: Path, name: str) -> None:
-    request_path = workdir / f"{name}.json"
-    request_path.write_text(json.dumps(request))
-    process = subprocess.run(
-        [sys.executable, str(WORKER), framework, "fit", str(request_path)],
-        env=weights._worker_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert process.returncode == 0, (
-        f"{framework} {name}:\n{process.stdout[-2000:]}{process.stderr[-4000:]}"
-    )
+    """The `fit` command in the suite's `framework` worker."""
+    weights.run_worker(framework, "fit", request, workdir)
 
 
 @pytest.fixture(scope="module")

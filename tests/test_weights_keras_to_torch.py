@@ -3,17 +3,14 @@
 Small hand-written pairs (a Keras model and the PyTorch model nnport would
 migrate it to) with hand-written weight plans in place of the engine's. The
 worker steps (keras init / export / run, torch import / run) of all pairs run
-in one process per framework (`batch`), since importing a framework is most of
-a worker's time; `verify` and `nnport weights` then run once each through
-their real worker processes.
+in the suite's worker processes (`batch`); `verify` and `nnport weights` then run
+once each through their real code.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import numpy as np
 import pytest
 from nnport import plan as planlib
 from nnport import verify, weights
+from nnport.workers import WorkerFailed
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("torch") is None or importlib.util.find_spec("keras") is None,
@@ -426,34 +424,18 @@ ERRORS = {
 
 # --- running worker steps in one process per framework ------------------------------------
 
-BATCH_DRIVER = """
-import json, sys
-from nnport import _worker, plan as planlib
 
-results = []
-for framework, command, request in json.load(open(sys.argv[1])):
-    try:
-        _worker.COMMANDS[framework, command](request)
-        results.append(None)
-    except (_worker.WorkerError, planlib.PlanError) as error:
-        results.append(str(error))
-json.dump(results, open(sys.argv[2], "w"))
-"""
-
-
-def batch(jobs: list[tuple[str, str, dict]], workdir: Path, name: str) -> list[str | None]:
-    """Run worker steps in one process; the error message of each, or None."""
-    jobs_path, results_path = workdir / f"{name}.json", workdir / f"{name}-results.json"
-    jobs_path.write_text(json.dumps(jobs))
-    process = subprocess.run(
-        [sys.executable, "-c", BATCH_DRIVER, str(jobs_path), str(results_path)],
-        env=weights._worker_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert process.returncode == 0, process.stdout + process.stderr
-    return json.loads(results_path.read_text())
+def batch(workers, jobs: list[tuple[str, str, dict]]) -> list[str | None]:
+    """Run worker steps in the suite's workers; the error message of each, or None."""
+    errors = []
+    for framework, command, request in jobs:
+        try:
+            workers.run(framework, command, request)
+            errors.append(None)
+        except WorkerFailed as error:
+            assert error.status == 2, str(error)  # an explained error, not a crash
+            errors.append(str(error))
+    return errors
 
 
 def load(path: Path) -> list[np.ndarray]:
@@ -462,7 +444,7 @@ def load(path: Path) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def outcome(tmp_path_factory):
+def outcome(tmp_path_factory, workers):
     """Every case and error plan through keras init, export and run, then torch import
     (with run): the files of each case, and each step's error (None: it worked)."""
     work = tmp_path_factory.mktemp("keras-to-torch")
@@ -524,8 +506,8 @@ def outcome(tmp_path_factory):
                 ("torch", "import", {**request, "arrays": str(arrays), "out": str(out)})
             )
 
-    keras_errors = batch(keras_jobs, work, "keras")
-    torch_errors = batch(torch_jobs, work, "torch")
+    keras_errors = batch(workers, keras_jobs)
+    torch_errors = batch(workers, torch_jobs)
     errors = {}
     for (_, command, request), error in zip(keras_jobs + torch_jobs, keras_errors + torch_errors):
         errors[command, request["out"]] = error
@@ -574,32 +556,17 @@ def test_keras_init_randomises_constant_weights(outcome):
     assert gamma.min() > 0 and moving_variance.min() > 0
 
 
-PRINT_STATE = """
-import sys, torch
-state = torch.load(sys.argv[1], weights_only=True)
-print(sorted(state), int(state["bn.num_batches_tracked"]))
-"""
-
-
-def test_integer_buffers_keep_the_model_value(outcome):
+def test_integer_buffers_keep_the_model_value(outcome, workers, tmp_path):
     """The plan sets every floating-point tensor; `num_batches_tracked` stays the model's (7)."""
-    import_error = step_error(
-        outcome, "import", outcome["files"]["cnn-keep"]["dir"] / "migrated.pt"
-    )
-    assert import_error is None
-    process = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            PRINT_STATE,
-            str(outcome["files"]["cnn-keep"]["dir"] / "migrated.pt"),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert process.stdout.split("]")[1].strip() == "7"
-    assert "'fc.weight'" in process.stdout and "'bn.running_var'" in process.stdout
+    migrated = outcome["files"]["cnn-keep"]["dir"] / "migrated.pt"
+    assert step_error(outcome, "import", migrated) is None
+    out, names = tmp_path / "state.npz", tmp_path / "names.json"
+    workers.run("torch", "state", {"weights": str(migrated), "out": str(out), "names": str(names)})
+    names = json.loads(names.read_text())
+    with np.load(out) as arrays:
+        state = dict(zip(names, (arrays[str(i)] for i in range(len(names)))))
+    assert int(state["bn.num_batches_tracked"]) == 7
+    assert "fc.weight" in state and "bn.running_var" in state
 
 
 ERROR_MESSAGES = {
@@ -626,7 +593,7 @@ def test_errors_name_layer_and_tensor(outcome, name):
 # --- through verify and `nnport weights` ----------------------------------------------
 
 
-def test_verify_native_layout_with_permuted_inputs_and_outputs(tmp_path, monkeypatch):
+def test_verify_native_layout_with_permuted_inputs_and_outputs(tmp_path, monkeypatch, workers):
     source, migrated, plan = CASES["cnn-native"]
     src, dst = tmp_path / "cnn.py", tmp_path / "cnn_torch.py"
     src.write_text(textwrap.dedent(source))

@@ -13,8 +13,9 @@ perturbed so that no tensor is constant).
 
 `nnport weights` runs its real code (`weights.convert_weights`: header options, the
 engine's plan, both worker steps, the atomic write), but its worker steps go to one
-long-lived process per framework (`WorkerPool`) instead of a new process per step:
-importing TensorFlow takes most of a worker's time. `test_command_line_writes_the_same_weights`
+long-lived process per framework (the suite's `workers`, as every `nnport weights` and
+`nnport verify` run does) instead of a new process per step: importing TensorFlow takes
+most of a worker's time. `test_command_line_writes_the_same_weights`
 runs the real command line, worker processes included, once, and checks that it writes the
 same tensors.
 
@@ -27,8 +28,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,114 +119,6 @@ CASES = {
 }
 
 
-# --- worker steps in one long-lived process per framework ------------------------------
-
-SERVER = r"""
-import json, os, sys, traceback
-import numpy as np
-
-replies = os.fdopen(os.dup(1), "w")
-os.dup2(2, 1)  # prints of the frameworks and the model files go to the log
-framework = sys.argv[1]
-from nnport import _worker, plan as planlib
-
-if framework == "keras":
-    import keras  # the expensive import, once
-else:
-    import torch
-
-
-def state(request):
-    # a state_dict as numpy arrays, in its own order
-    state = torch.load(request["weights"], map_location="cpu", weights_only=True)
-    np.savez(request["out"], **{str(i): t.numpy() for i, t in enumerate(state.values())})
-    with open(request["names"], "w") as file:
-        json.dump(list(state), file)
-
-
-def edit_state(request):
-    # a state_dict with entries dropped, added or replaced by ones of another shape
-    state = torch.load(request["weights"], map_location="cpu", weights_only=True)
-    for name in request.get("drop", []):
-        del state[name]
-    for name, shape in request.get("put", {}).items():
-        state[name] = torch.ones(shape)
-    torch.save(state, request["out"])
-
-
-commands = {name: run for (owner, name), run in _worker.COMMANDS.items() if owner == framework}
-if framework == "torch":
-    commands.update(state=state, edit_state=edit_state)
-print(json.dumps("ready"), file=replies, flush=True)
-for line in sys.stdin:
-    command, request = json.loads(line)
-    if framework == "keras":
-        keras.backend.clear_session()  # layer names as in a new process (dense, dense_1, ...)
-    try:
-        commands[command](request)
-        answer = {"error": None}
-    except (_worker.WorkerError, planlib.PlanError) as error:
-        answer = {"error": str(error)}
-    except Exception:
-        answer = {"crash": traceback.format_exc()}
-    print(json.dumps(answer), file=replies, flush=True)
-sys.stderr.flush()
-os._exit(0)  # no slow interpreter teardown of the framework
-"""
-
-
-class WorkerPool:
-    """One `_worker` process per framework, kept running; `run` has the signature and the
-    error behaviour of `weights.run_worker` (a ConversionError "framework command: ...")."""
-
-    def __init__(self, workdir: Path):
-        self.processes = {}
-        for framework in ("keras", "torch"):  # both start at once; Keras takes longer
-            log = open(workdir / f"{framework}-server.log", "w")  # noqa: SIM115
-            self.processes[framework] = (
-                subprocess.Popen(
-                    [sys.executable, "-c", SERVER, framework],
-                    env=weights._worker_env(),
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=log,
-                    text=True,
-                ),
-                log,
-            )
-        for framework in self.processes:
-            assert self._reply(framework) == "ready"
-
-    def _reply(self, framework: str):
-        process, log = self.processes[framework]
-        line = process.stdout.readline()
-        if not line:
-            log.flush()
-            text = Path(log.name).read_text()
-            pytest.fail(f"the {framework} worker process ended:\n{text[-4000:]}")
-        return json.loads(line)
-
-    def run(self, framework: str, command: str, request: dict, workdir=None) -> None:
-        process, _ = self.processes[framework]
-        process.stdin.write(json.dumps([command, request]) + "\n")
-        process.stdin.flush()
-        answer = self._reply(framework)
-        if answer.get("crash"):
-            raise weights.ConversionError(f"{framework} {command}: {answer['crash']}")
-        if answer["error"] is not None:
-            raise weights.ConversionError(f"{framework} {command}: {answer['error']}")
-
-    def close(self) -> None:
-        for process, log in self.processes.values():
-            process.stdin.close()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-
-
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -256,7 +147,7 @@ def weighted_ops(plan: dict) -> set[str]:
     }
 
 
-def torch_state(pool: WorkerPool, pt: Path) -> list[tuple[str, np.ndarray]]:
+def torch_state(pool, pt: Path) -> list[tuple[str, np.ndarray]]:
     """A .pt state_dict's entries in order, as numpy arrays (read by the torch worker)."""
     out, names = pt.with_suffix(".npz"), pt.with_suffix(".names.json")
     pool.run("torch", "state", {"weights": str(pt), "out": str(out), "names": str(names)})
@@ -294,16 +185,13 @@ def identical(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 @pytest.fixture(scope="module")
-def pool(tmp_path_factory):
-    """Worker processes for the whole module; `weights.run_worker` goes to them."""
-    pool = WorkerPool(tmp_path_factory.mktemp("workers"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(weights, "run_worker", pool.run)
-        yield pool
-    pool.close()
+def pool(workers):
+    """The suite's worker processes (conftest.py), which also serve the tests' `state` and
+    `edit_state` commands (tests/worker_commands.py)."""
+    return workers
 
 
-def run_case(case: Case, pool: WorkerPool, work: Path) -> dict:
+def run_case(case: Case, pool, work: Path) -> dict:
     """Convert the code three times and the weights three times; record the first failing
     weights step's error."""
     stem = Path(case.file).stem

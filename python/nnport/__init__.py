@@ -10,6 +10,13 @@ imports or runs the model code, and no deep-learning framework is needed to conv
         source, to="keras", entry="AlexNet(num_classes=10)", input_shape=(3, 64, 64)
     )
 
+Checking a migration needs the frameworks, each in a worker process of its own; a
+:class:`Session` keeps those workers for many checks::
+
+    with nnport.Session() as session:
+        report = session.verify("alexnet.py", "alexnet_keras.py", trials=10)
+        print(report["ok"])
+
 A failed migration raises :class:`MigrationError` (a ``ValueError``) whose message names
 ``file:line:col``, shows the offending line and says what to do. Warnings of a successful
 migration are written to ``sys.stderr``.
@@ -25,7 +32,15 @@ from typing import Any
 from . import _core
 from ._core import MigrationError
 
-__all__ = ["MigrationError", "catalog", "convert", "inspect", "weight_plan"]
+__all__ = [
+    "MigrationError",
+    "Session",
+    "catalog",
+    "convert",
+    "inspect",
+    "verify_many",
+    "weight_plan",
+]
 __version__ = "0.1.0"
 
 #: One input's shape without the batch dimension, ``(3, 64, 64)``, or the command-line form
@@ -116,3 +131,12 @@ def weight_plan(
 def catalog() -> dict[str, Any]:
     """The engine's catalog of layers and ops (``docs/catalog.md``)."""
     return json.loads(_core.catalog_json())
+
+
+def __getattr__(name: str) -> Any:
+    """`Session` and `verify_many` (nnport.verify) load NumPy: only when asked for."""
+    if name in ("Session", "verify_many"):
+        from . import verify
+
+        return getattr(verify, name)
+    raise AttributeError(f"module 'nnport' has no attribute {name!r}")

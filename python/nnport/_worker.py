@@ -1,9 +1,15 @@
-"""One framework, one process: `python -m nnport._worker FRAMEWORK COMMAND REQUEST.json`.
+"""One framework, one process.
+
+    python -m nnport._worker serve FRAMEWORK [--extend FILE.py]...
+    python -m nnport._worker FRAMEWORK COMMAND REQUEST.json
 
 PyTorch and TensorFlow are fragile in one process (duplicate native runtimes,
-thread pools, allocators), so `weights` and `verify` start this worker once per
-step and exchange arrays through .npz files. The request is a JSON object whose
-keys depend on the command:
+thread pools, allocators), so `weights` and `verify` give each framework a worker
+process of its own, which serves request after request (`nnport.workers`: importing
+a framework is most of a worker's time), and exchange arrays through .npz files.
+Each request runs as in a fresh process: the model files it loaded are forgotten
+afterwards and Keras's session is cleared. The second form runs one request and
+exits. A request is a JSON object whose keys depend on the command:
 
   torch init    model, entry, seed, out (.pt)
   torch export  model, entry, plan, weights (.pt), out (.npz), result (.json)
@@ -96,6 +102,37 @@ def load_module(path: str) -> dict[str, Any]:
     return vars(module)
 
 
+# Models built during one request and its `then` steps, by file and entry: verify's
+# chained steps (init, run, export) use one model instead of building it and reading
+# its weights back each time. Cleared before every request.
+_MODELS: dict[tuple[str, str], Any] = {}
+
+
+def _weights_stamp(path: str) -> tuple:
+    stat = os.stat(path)
+    return (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def mark_weights(model, path: str) -> None:
+    """Record that `model` holds exactly the weights in the file `path` (just saved or
+    loaded), so a later step of the same request need not load them again."""
+    model._nnport_weights = _weights_stamp(path)
+
+
+def holds_weights(model, path: str) -> bool:
+    try:
+        return getattr(model, "_nnport_weights", None) == _weights_stamp(path)
+    except OSError:
+        return False
+
+
+def cached_model(request: dict, build: Callable[[dict], Any]) -> Any:
+    key = (str(Path(request["model"]).resolve()), request["entry"])
+    if key not in _MODELS:
+        _MODELS[key] = build(request)
+    return _MODELS[key]
+
+
 def build_model(request: dict) -> Any:
     """Evaluate the entry expression in the model file's namespace."""
     path = str(Path(request["model"]).resolve())
@@ -134,7 +171,11 @@ def save_arrays(path: str, arrays: list[np.ndarray]) -> None:
     np.savez(path, **{str(i): array for i, array in enumerate(arrays)})
 
 
+_WARNINGS: list[str] = []  # the current request's, for a serving worker's reply
+
+
 def warn(message: str) -> None:
+    _WARNINGS.append(message)
     print(f"nnport: warning: {message}", file=sys.stderr)
 
 
@@ -185,6 +226,10 @@ def layer_output(plan: dict, framework: str, path: str, output) -> np.ndarray:
 
 
 def _torch_model(request: dict):
+    return cached_model(request, _build_torch_model)
+
+
+def _build_torch_model(request: dict):
     import torch
 
     model = build_model(request)
@@ -195,14 +240,24 @@ def _torch_model(request: dict):
     return model
 
 
+def _torch_save(model, path: str) -> None:
+    import torch
+
+    torch.save(model.state_dict(), path)
+    mark_weights(model, path)
+
+
 def _torch_load(model, path: str) -> dict:
     import torch
 
+    if holds_weights(model, path):
+        return model.state_dict()
     state = torch.load(path, map_location="cpu", weights_only=True)
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
         raise WorkerError(f"{path} does not fit the model:\n{error}") from None
+    mark_weights(model, path)
     return state
 
 
@@ -238,7 +293,7 @@ def torch_init(request: dict) -> None:
                 module.weight.uniform_(0.5, 1.5)
             if isinstance(getattr(module, "bias", None), torch.nn.Parameter):
                 module.bias.normal_(0.0, 0.1)
-    torch.save(model.state_dict(), request["out"])
+    _torch_save(model, request["out"])
 
 
 def _torch_inputs(arrays: list[np.ndarray]):
@@ -376,7 +431,7 @@ def torch_import(request: dict) -> None:
             "of the migrated model"
         )
     model.load_state_dict({**state, **produced})
-    torch.save(model.state_dict(), request["out"])
+    _torch_save(model, request["out"])
     if "run" in request:
         # verify: run the saved weights in this process too (importing a framework is the
         # expensive part of a worker)
@@ -442,6 +497,15 @@ def _keras_call(model, inputs: list, **kwargs):
 
 
 def _keras_model(request: dict):
+    return cached_model(request, _build_keras_model)
+
+
+def _keras_save(model, path: str) -> None:
+    model.save_weights(path)
+    mark_weights(model, path)
+
+
+def _build_keras_model(request: dict):
     """The model the entry builds; its weights exist once it is called (built).
 
     Layers the file calls while it builds the model (functional code, at import or in
@@ -471,6 +535,8 @@ def _keras_model(request: dict):
 
 
 def _keras_load(model, path: str) -> None:
+    if holds_weights(model, path):
+        return
     failure = None
     try:
         model.load_weights(path)
@@ -484,6 +550,7 @@ def _keras_load(model, path: str) -> None:
             raise WorkerError(f"{path} does not fit the model:\n" + "\n".join(problems))
     if failure:
         raise WorkerError(f"{path} does not fit the model:\n{failure}")
+    mark_weights(model, path)
 
 
 def _h5_datasets(path: str) -> dict[str, list[int]]:
@@ -665,7 +732,7 @@ def keras_init(request: dict) -> None:
     model = _keras_model(request)
     call_model(request, lambda: _keras_call(model, build_inputs(plan, "keras"), training=False))
     _perturb_constants(model, np.random.default_rng(request["seed"]))
-    model.save_weights(request["out"])
+    _keras_save(model, request["out"])
 
 
 def keras_source_tensors(layer) -> tuple[dict[str, np.ndarray], set[str]]:
@@ -803,7 +870,7 @@ def keras_import(request: dict) -> None:
                     )
                 values.append(value.astype(existing.dtype))
             layer.set_weights(values)
-    model.save_weights(request["out"])
+    _keras_save(model, request["out"])
     if "run" in request:
         # verify: run the saved weights in this process too (importing TensorFlow is the
         # expensive part of a worker)
@@ -901,36 +968,153 @@ COMMANDS: dict[tuple[str, str], Callable[[dict], None]] = {
 }
 
 
+def _prepare(framework: str) -> None:
+    """Environment for `framework` before it is imported: TensorFlow quiet and Keras on it."""
+    if framework == "keras":
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _fresh_state(framework: str) -> None:
+    """What a model file or an earlier request may have changed, back to a fresh process's
+    values: Keras's layer-name counters (weights files use the names), dtypes, autograd."""
+    if framework == "keras":
+        import keras
+
+        keras.config.set_floatx("float32")
+        keras.backend.clear_session()  # also the dtype policy: derived from floatx again
+    else:
+        import torch
+
+        torch.set_default_dtype(torch.float32)
+        torch.set_grad_enabled(True)
+
+
+def run_request(framework: str, request: dict, commands: dict) -> None:
+    """One request and its `then` steps, each as in a fresh process: verify's source side
+    chains `init`, `run` and `export` (importing a framework is most of a worker's time)."""
+    _MODELS.clear()
+    for step in [request, *request.get("then", [])]:
+        _fresh_state(framework)
+        commands[framework, step["command"]](step)
+
+
 def main(
     argv: list[str],
     commands: dict[tuple[str, str], Callable[[dict], None]] = COMMANDS,
     program: str = "python -m nnport._worker",
 ) -> int:
     """Run one request with `commands` (other workers, e.g. the training benchmark's,
-    reuse this with their own table)."""
+    reuse this with their own table), or serve requests (`serve FRAMEWORK`)."""
+    if argv[:1] == ["serve"]:
+        return serve(argv[1:], commands)
     if len(argv) != 3 or tuple(argv[:2]) not in commands:
         known = ", ".join(" ".join(key) for key in commands)
-        print(f"usage: {program} FRAMEWORK COMMAND REQUEST.json ({known})", file=sys.stderr)
+        print(
+            f"usage: {program} FRAMEWORK COMMAND REQUEST.json ({known})\n"
+            f"       {program} serve FRAMEWORK [--extend FILE.py]...",
+            file=sys.stderr,
+        )
         return 2
     framework, command, request_path = argv
-    if framework == "keras":
-        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    _prepare(framework)
     request = json.loads(Path(request_path).read_text())
     try:
-        commands[framework, command](request)
-        # `then`: further steps in this process, e.g. verify's source side `init` then
-        # `run` then `export` (importing a framework is most of a worker's time)
-        for step in request.get("then", []):
-            if framework == "keras":  # layer names as in a fresh process: weights files use them
-                import keras
-
-                keras.backend.clear_session()
-            commands[framework, step["command"]](step)
+        run_request(framework, {**request, "command": command}, commands)
     except (WorkerError, planlib.PlanError) as error:
         print(f"nnport: error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+# --- serving: one process answers many requests (nnport.workers) ---------------------------
+
+
+def _extension_commands(path: str) -> dict[tuple[str, str], Callable[[dict], None]]:
+    """The COMMANDS table of a Python file that adds worker commands (a test's or a
+    benchmark's), loaded by path."""
+    spec = importlib.util.spec_from_file_location(f"_nnport_extension_{Path(path).stem}", path)
+    if spec is None or spec.loader is None:
+        raise WorkerError(f"cannot load worker commands from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.COMMANDS
+
+
+class _Isolation:
+    """Undo, after a request, what loading the user's files did to the process: their
+    modules (and the sibling modules they imported) leave sys.modules, their folders
+    leave sys.path, so the next request loads its own files afresh."""
+
+    def __enter__(self):
+        importlib.invalidate_caches()  # a file written since the last request is found
+        self._modules = set(sys.modules)
+        self._path = list(sys.path)
+        return self
+
+    def __exit__(self, *exc):
+        installed = (sys.prefix, sys.base_prefix, sys.exec_prefix)
+        for name in set(sys.modules) - self._modules:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if not file.startswith(installed):
+                del sys.modules[name]
+        sys.path[:] = self._path
+        return False
+
+
+def serve(argv: list[str], commands: dict) -> int:
+    """`serve FRAMEWORK [--extend FILE.py]...`: answer requests, one JSON object a line
+    on standard input, each with one JSON line on the original standard output:
+    `{"status": 0, "warnings": [...]}`, or status 2 and the `error` the user can act on,
+    or status 1 and the traceback of a bug. What the frameworks and the model files
+    print goes to standard error (fd 1 becomes a copy of fd 2), and they read an
+    empty standard input, so neither can disturb the exchange."""
+    if not argv or argv[0] not in ("torch", "keras") or len(argv) % 2 != 1:
+        print(
+            "usage: python -m nnport._worker serve FRAMEWORK [--extend FILE.py]...", file=sys.stderr
+        )
+        return 2
+    framework, extensions = argv[0], argv[2::2]
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.dont_write_bytecode = True  # no __pycache__ in the users' folders
+    _prepare(framework)
+    table = dict(commands)
+    for path in extensions:
+        table.update(_extension_commands(path))
+    importlib.import_module("keras" if framework == "keras" else "torch")  # once, up front
+
+    def reply(answer: dict) -> None:
+        replies.write(json.dumps(answer) + "\n")
+        replies.flush()
+
+    reply({"status": 0, "ready": os.getpid()})
+    for line in requests:
+        request = json.loads(line)
+        _WARNINGS.clear()
+        with _Isolation():
+            try:
+                if (framework, request.get("command")) not in table:
+                    raise WorkerError(
+                        f"the {framework} worker has no command {request.get('command')!r}"
+                    )
+                run_request(framework, request, table)
+                answer = {"status": 0}
+            except (WorkerError, planlib.PlanError) as error:
+                answer = {"status": 2, "error": str(error)}
+            except (Exception, SystemExit):  # noqa: BLE001 - a bug (or exit()): reported, goes on
+                answer = {"status": 1, "error": traceback.format_exc()}
+        answer["warnings"] = list(_WARNINGS)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        reply(answer)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # no slow interpreter teardown of the framework
 
 
 if __name__ == "__main__":

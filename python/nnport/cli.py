@@ -1,7 +1,9 @@
-"""The ``nnport`` command.
+"""``python -m nnport``: the ``nnport`` command from Python.
 
-``verify`` and ``weights`` run in Python (they need the frameworks); every other command
-(``convert``, ``inspect``, ``catalog``, ``plan``) is the C++ engine's own command line.
+The installed ``nnport`` command is the engine's native executable, which hands
+``verify`` and ``weights`` (they need the frameworks) to this module. Here, ``verify``
+and ``weights`` run in Python and every other command (``convert``, ``inspect``,
+``catalog``, ``plan``) is the C++ engine's own command line, in process.
 """
 
 from __future__ import annotations

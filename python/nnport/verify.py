@@ -10,17 +10,21 @@ maximum over the trials, and each framework is started once.
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import json
 import math
+import os
 import sys
-import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from nnport import plan as planlib
-from nnport import weights
+from nnport import weights, workers
 
 
 def verify(
@@ -46,7 +50,7 @@ def verify(
     entry = entry or plan["entry"]
     source, target = direction.source, direction.target
 
-    with tempfile.TemporaryDirectory(prefix="nnport-verify-") as tmp:
+    with workers.scratch_dir("nnport-verify-") as tmp:
         work = Path(tmp)
         src_weights = work / f"source{direction.source_suffixes[0]}"
         dst_weights = work / f"migrated{direction.target_suffix}"
@@ -214,13 +218,171 @@ def _json_safe(value):
     return value
 
 
+# --- many pairs, one worker per framework ----------------------------------------------
+
+
+@dataclass
+class Case:
+    """One pair to verify: a source file and the file nnport migrated from it. The entry
+    and input shapes default to the ones in the migrated file's header."""
+
+    source: str
+    migrated: str
+    entry: str | None = None
+    input_shapes: Sequence[str] = ()
+    trials: int | None = None
+    tolerance: float | None = None
+    seed: int | None = None
+    per_layer: bool | None = None
+
+    @classmethod
+    def from_dict(cls, item: dict, base: Path) -> Case:
+        known = {f.name for f in fields(cls)}
+        unknown = set(item) - known
+        if unknown or "source" not in item or "migrated" not in item:
+            raise weights.ConversionError(
+                f"a verify case has keys source, migrated and optionally "
+                f"{', '.join(sorted(known - {'source', 'migrated'}))}; got {sorted(item)}"
+            )
+        case = cls(**item)
+        case.source, case.migrated = (str(base / p) for p in (case.source, case.migrated))
+        if isinstance(case.input_shapes, str):
+            case.input_shapes = [case.input_shapes]
+        return case
+
+
+def verify_many(
+    cases: Iterable[Case | dict],
+    trials: int = 100,
+    tolerance: float = 1e-5,
+    seed: int = 0,
+    per_layer: bool = False,
+    progress: Callable[[Case, dict], None] | None = None,
+) -> dict:
+    """Verify every pair with one worker process per framework (the current pool's, or
+    one for this call); a case's own trials/tolerance/seed/per_layer override the
+    arguments. Returns `{"pairs": [report + source, migrated, seconds], "ok", "workers"}`;
+    a pair that cannot be verified has `ok` false and its `error`."""
+    pool = workers.current() if workers._active else None
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(workers.WorkerPool())
+        pairs = []
+        with pool.current():
+            for case in cases:
+                case = case if isinstance(case, Case) else Case.from_dict(case, Path("."))
+                start = time.perf_counter()
+                try:
+                    report = verify(
+                        case.source,
+                        case.migrated,
+                        case.entry,
+                        case.input_shapes,
+                        trials if case.trials is None else case.trials,
+                        tolerance if case.tolerance is None else case.tolerance,
+                        seed if case.seed is None else case.seed,
+                        per_layer if case.per_layer is None else case.per_layer,
+                    )
+                except (weights.ConversionError, planlib.PlanError, OSError) as error:
+                    report = {"ok": False, "error": str(error)}
+                report = {"source": str(case.source), "migrated": str(case.migrated), **report}
+                report["seconds"] = round(time.perf_counter() - start, 3)
+                pairs.append(report)
+                if progress:
+                    progress(case, report)
+        return {
+            "pairs": pairs,
+            "ok": bool(pairs) and all(r["ok"] for r in pairs),
+            "workers": dict(pool.started),
+        }
+
+
+class Session(workers.WorkerPool):
+    """Worker processes kept for many `verify` and `weights` calls.
+
+    For example::
+
+        with nnport.Session() as session:
+            for src, dst in pairs:
+                report = session.verify(src, dst, trials=10)
+    """
+
+    def verify(self, src, dst, entry=None, input_shapes=(), **options) -> dict:
+        with self.current():
+            return verify(src, dst, entry, input_shapes, **options)
+
+    def verify_many(self, cases: Iterable[Case | dict], **options) -> dict:
+        with self.current():
+            return verify_many(cases, **options)
+
+    def weights(self, src, dst, src_weights, out, entry=None, input_shapes=()) -> Path:
+        with self.current():
+            return weights.convert_weights(src, dst, src_weights, out, entry, input_shapes)
+
+
+def read_manifest(path: str | os.PathLike) -> list[Case]:
+    """Cases from a JSON file: a list of objects (or `{"cases": [...]}`) with the keys of
+    `Case`; relative paths are relative to the manifest's folder."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise weights.ConversionError(f"{path}:{error.lineno}:{error.colno}: {error.msg}") from None
+    items = data.get("cases") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise weights.ConversionError(f'{path}: expected a list of cases or {{"cases": [...]}}')
+    return [Case.from_dict(item, path.parent) for item in items]
+
+
+def pairs_in(src_dir: Path, out_dir: Path) -> list[Case]:
+    """The migrated files under `out_dir` (those with nnport's header), each paired with the
+    file of the same relative path under `src_dir`, as `nnport convert SRC_DIR -o OUT_DIR`
+    writes them."""
+    cases = []
+    for migrated in sorted(out_dir.rglob("*.py")):
+        options = weights.generated_options(migrated)
+        if "source" not in options:
+            continue  # copied, not migrated
+        source = src_dir / migrated.relative_to(out_dir)
+        cases.append(Case(str(source), str(migrated)))
+    return cases
+
+
+def format_many(result: dict) -> str:
+    lines = []
+    for pair in result["pairs"]:
+        if "error" in pair:
+            verdict, detail = "ERROR", pair["error"].splitlines()[0]
+        else:
+            mads = [row["mad"] for row in pair["outputs"] if row["mad"] is not None]
+            verdict = "PASS" if pair["ok"] else "FAIL"
+            detail = f"MAD {max(mads):.3e}" if mads else "no output compared"
+        lines.append(f"{verdict:<5} {pair['migrated']}  {detail}  ({pair['seconds']:.1f} s)")
+    counts = collections.Counter(
+        "error" if "error" in p else "passed" if p["ok"] else "failed" for p in result["pairs"]
+    )
+    started = ", ".join(f"{name} {n}" for name, n in sorted(result["workers"].items()))
+    lines.append(
+        f"{len(result['pairs'])} pairs: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['error']} not verified; worker processes: {started or 'none'}"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="nnport verify",
-        description="Check that DST.py (migrated from SRC.py) computes the same function.",
+        description="Check that DST.py (migrated from SRC.py) computes the same function; "
+        "or every pair of a manifest, or of two folders (SRC_DIR and the OUT_DIR `nnport "
+        "convert SRC_DIR -o OUT_DIR` wrote), with one worker process per framework.",
     )
-    parser.add_argument("src", metavar="SRC.py", help="the source model file")
-    parser.add_argument("dst", metavar="DST.py", help="the file `nnport convert` wrote from it")
+    parser.add_argument("src", metavar="SRC", nargs="?", help="the source model file, or folder")
+    parser.add_argument(
+        "dst", metavar="DST", nargs="?", help="the file `nnport convert` wrote from it, or folder"
+    )
+    parser.add_argument(
+        "--manifest", metavar="CASES.json", help="verify the pairs this file lists instead"
+    )
     weights.add_model_options(parser)
     parser.add_argument(
         "--trials", type=int, default=100, help="number of random inputs (default 100)"
@@ -236,17 +398,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
+    pair = args.src is not None and args.dst is not None
+    if (args.manifest is not None) == pair or (args.manifest and args.src):
+        parser.error("give SRC and DST, or --manifest CASES.json")
+    options = {
+        "trials": args.trials,
+        "tolerance": args.tolerance,
+        "seed": args.seed,
+        "per_layer": args.per_layer,
+    }
     try:
-        report = verify(
-            args.src,
-            args.dst,
-            args.entry,
-            args.input_shape,
-            args.trials,
-            args.tolerance,
-            args.seed,
-            args.per_layer,
-        )
+        if args.manifest or (Path(args.src).is_dir() and Path(args.dst).is_dir()):
+            if args.entry or args.input_shape:
+                parser.error("--entry and --input-shape are per pair: put them in a manifest")
+            if args.manifest:
+                cases = read_manifest(args.manifest)
+            else:
+                cases = pairs_in(Path(args.src), Path(args.dst))
+
+            def progress(case: Case, report: dict) -> None:
+                if sys.stderr.isatty():  # the table comes at the end; say how far it is
+                    done = len(progress.seen) + 1
+                    progress.seen.append(report)
+                    print(f"\rverified {done}/{len(cases)}", end="", file=sys.stderr, flush=True)
+
+            progress.seen = []
+            result = verify_many(cases, progress=progress, **options)
+            if progress.seen and sys.stderr.isatty():
+                print(file=sys.stderr)
+            print(json.dumps(_json_safe(result), indent=2) if args.json else format_many(result))
+            return 0 if result["ok"] else 1
+        report = verify(args.src, args.dst, args.entry, args.input_shape, **options)
     except (weights.ConversionError, planlib.PlanError, OSError) as error:
         print(f"nnport verify: error: {error}", file=sys.stderr)
         return 2

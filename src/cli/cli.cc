@@ -9,44 +9,13 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/batch.h"
+#include "cli/files.h"
 #include "driver/driver.h"
 
 namespace nnport {
 
 namespace {
-
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
-}
-
-// Writes the whole file or nothing: a temporary file in the same directory, renamed.
-bool write_file(const std::string& path, const std::string& text, std::string& error) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  fs::path tmp = dir / ("." + target.filename().string() + ".nnport-tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out || !(out << text)) {
-      error = "cannot write " + tmp.string();
-      return false;
-    }
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    error = "cannot write " + path;
-    return false;
-  }
-  return true;
-}
 
 struct Common {
   std::string source;
@@ -68,18 +37,36 @@ int run_cli(const std::vector<std::string>& args) {
   CLI::App app{"nnport: migrate neural-network code between PyTorch and Keras"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "nnport 0.1.0");
+  app.footer(
+      "Checking a migration and converting its weights need PyTorch and TensorFlow:\n"
+      "  nnport verify SRC.py DST.py      (nnport verify --help)\n"
+      "  nnport weights SRC.py DST.py SRC_WEIGHTS -o DST_WEIGHTS      (nnport weights --help)");
 
-  Common conv;
+  std::vector<std::string> conv_sources;
+  std::string conv_entry, report, manifest;
+  std::vector<std::string> conv_shapes;
   std::string to, style, layout = "keep", output;
   bool lazy = false;
-  auto* c = app.add_subcommand("convert", "migrate a model file to another framework");
-  add_common(c, conv);
+  unsigned jobs = 0;
+  auto* c = app.add_subcommand("convert",
+                               "migrate a model file to another framework; or every .py file of folders and files "
+                               "into an output folder (-o OUT_DIR)");
+  c->add_option("source", conv_sources, "Python model file; or folders and files to migrate into -o OUT_DIR")
+      ->required();
+  c->add_option("--entry", conv_entry, "Python expression that builds the model, e.g. \"AlexNet(num_classes=10)\"");
+  c->add_option("--input-shape", conv_shapes,
+                "input shape without the batch axis, [DTYPE:]D1,D2,...; once per model input")
+      ->take_first();
   c->add_option("--to", to, "target framework")->required()->check(CLI::IsMember({"keras", "torch"}));
   c->add_option("--style", style, "target style (default: the source's)")->check(CLI::IsMember({"sequential", "subclass"}));
   c->add_option("--layout", layout, "keep: accept the source's tensors; native: the target's channel order")
       ->check(CLI::IsMember({"keep", "native"}));
-  c->add_option("-o,--output", output, "output file (default: standard output)");
+  c->add_option("-o,--output", output, "output file (default: standard output); the output folder of a batch");
   c->add_flag("--lazy", lazy, "Keras -> PyTorch: lazy modules where input sizes are unknown");
+  c->add_option("-j,--jobs", jobs, "batch: files migrated at once (default: one per core)")->check(CLI::PositiveNumber);
+  c->add_option("--report", report, "batch: write a JSON report of every file");
+  c->add_option("--manifest", manifest,
+                "batch: JSON file of per-file options, {\"files\": {\"path.py\": {\"entry\": ..., \"input_shape\": ...}}}");
 
   Common insp;
   std::string format = "text", insp_to, insp_layout = "keep";
@@ -137,7 +124,7 @@ int run_cli(const std::vector<std::string>& args) {
       return 0;
     }
     std::string error;
-    if (!write_file(out_path, r.output, error)) {
+    if (!write_file_atomically(out_path, r.output, error)) {
       std::cerr << "error: " << error << "\n";
       return 1;
     }
@@ -150,6 +137,31 @@ int run_cli(const std::vector<std::string>& args) {
     o.style = style;
     o.layout = layout;
     o.lazy = lazy;
+    std::error_code ec;
+    bool batch = conv_sources.size() > 1 || std::filesystem::is_directory(conv_sources[0], ec);
+    if (!batch && (jobs || !report.empty() || !manifest.empty())) {
+      std::cerr << "error: --jobs, --report and --manifest are for a batch (folders, or several files, -o OUT_DIR)\n";
+      return 2;
+    }
+    if (batch) {
+      if (output.empty()) {
+        std::cerr << "error: a batch needs the output folder: -o OUT_DIR\n";
+        return 2;
+      }
+      if (!conv_entry.empty() || !conv_shapes.empty()) {
+        std::cerr << "error: --entry and --input-shape are per file in a batch: give them in --manifest\n";
+        return 2;
+      }
+      BatchOptions bo;
+      bo.sources = conv_sources;
+      bo.out_dir = output;
+      bo.convert = o;
+      bo.jobs = jobs;
+      bo.report = report;
+      bo.manifest = manifest;
+      return run_batch(bo);
+    }
+    Common conv{conv_sources[0], conv_entry, conv_shapes};
     std::string text;
     if (!options_for(conv, o) || !load(conv.source, text)) return 2;
     return finish(convert(text, conv.source, o), output);

@@ -30,6 +30,12 @@ struct Options {
 
 struct Result {
   bool ok = false;
+  // Not ok because the file has no model to migrate: it imports neither framework, is
+  // already in the target framework, or defines no model nnport could find.
+  bool no_model = false;
+  // The framework the file imports: "torch", "keras", "mixed" (both) or "" (neither);
+  // set when the file parsed.
+  std::string framework;
   std::string output;                  // generated code / inspect text / JSON
   std::vector<Diagnostic> diagnostics; // errors (when !ok) and warnings
   std::string rendered_diagnostics;    // all diagnostics rendered for a terminal

@@ -1,8 +1,7 @@
-"""One framework, one process: runs a model file's own training function for
-`tests/test_training_migration.py`.
+"""Worker commands of the tests, served by the suite's worker processes (`workers` in
+conftest.py: `WorkerPool(extensions=[this file])`) next to nnport's own.
 
-    python tests/training_worker.py FRAMEWORK fit REQUEST.json
-
+`fit` (tests/test_training_migration.py) runs a model file's own training function.
 Request keys: model (file), entry, plan, weights (initial weights, a state_dict `.pt` or
 a Keras `.weights.h5`), function (the training function the file defines; it is called as
 `function(model, x, y, **kwargs)` with NumPy arrays, as the files' own `__main__` blocks
@@ -14,7 +13,7 @@ mode) and the function's return value when it is a list of numbers (a Keras hist
 
 from __future__ import annotations
 
-import sys
+import json
 
 import numpy as np
 from nnport import _worker
@@ -78,7 +77,33 @@ def keras_fit(request: dict) -> None:
     np.savez(request["out"], outputs=outputs, before=before, returned=_result(returned))
 
 
-COMMANDS = {("torch", "fit"): torch_fit, ("keras", "fit"): keras_fit}
+def torch_state(request: dict) -> None:
+    """A state_dict's entries as numpy arrays in its own order (`out`, .npz keyed 0, 1, ...)
+    and their names (`names`, .json)."""
+    import torch
 
-if __name__ == "__main__":
-    sys.exit(_worker.main(sys.argv[1:], COMMANDS, "python tests/training_worker.py"))
+    state = torch.load(request["weights"], map_location="cpu", weights_only=True)
+    np.savez(request["out"], **{str(i): t.numpy() for i, t in enumerate(state.values())})
+    with open(request["names"], "w") as file:
+        json.dump(list(state), file)
+
+
+def torch_edit_state(request: dict) -> None:
+    """A state_dict with entries dropped (`drop`), added or replaced by ones of another
+    shape (`put`: name -> shape), written to `out`."""
+    import torch
+
+    state = torch.load(request["weights"], map_location="cpu", weights_only=True)
+    for name in request.get("drop", []):
+        del state[name]
+    for name, shape in request.get("put", {}).items():
+        state[name] = torch.ones(shape)
+    torch.save(state, request["out"])
+
+
+COMMANDS = {
+    ("torch", "fit"): torch_fit,
+    ("keras", "fit"): keras_fit,
+    ("torch", "state"): torch_state,
+    ("torch", "edit_state"): torch_edit_state,
+}
