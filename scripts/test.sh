@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: the C++ unit tests (GoogleTest through CTest) and the Python tests
-# (pytest; extra arguments are passed to it). Sets the machine up first if .venv is missing.
+# Runs every test: the C++ unit tests (GoogleTest through CTest), then the Python tests in
+# two tiers: the fast tier (no framework: engine, golden files, bad input, batch runs,
+# round trips of the pivot), then the full tier (the tests that run models, sharing one
+# worker process per framework; see tests/conftest.py). Extra arguments go to pytest.
+# Sets the machine up first if .venv is missing.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,8 +30,19 @@ status=0
 step "C++ unit tests"
 ctest --test-dir build/cpp --output-on-failure || status=1
 
-step "Python tests"
-.venv/bin/python -m pytest -q "$@" || status=1
+# pytest exits 5 when arguments select no test of a tier: not a failure
+tier() { .venv/bin/python -m pytest -q "$@" || [[ $? -eq 5 ]]; }
+
+step "Python tests, fast tier (no framework)"
+start=$SECONDS
+tier -m "not frameworks" "$@" || status=1
+fast=$((SECONDS - start))
+
+step "Python tests, full tier (PyTorch and TensorFlow, one worker process each)"
+start=$SECONDS
+tier -m frameworks --durations=10 "$@" || status=1
+full=$((SECONDS - start))
+printf '\nfast tier %d s, full tier %d s\n' "$fast" "$full"
 
 if ((status)); then
   step "FAILED"

@@ -486,8 +486,9 @@ def rnn_plan() -> dict:
 
 
 @pytest.fixture
-def write_pair(tmp_path, monkeypatch):
-    """Write a source/migrated pair and make `plan` the engine's answer for it."""
+def write_pair(tmp_path, monkeypatch, workers):
+    """Write a source/migrated pair and make `plan` the engine's answer for it (for the
+    tests that run both models in the suite's workers)."""
 
     def write(source: str, migrated: str, plan: dict):
         src, dst = tmp_path / "source_model.py", tmp_path / "migrated_model.py"

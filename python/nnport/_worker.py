@@ -19,6 +19,12 @@ exits. A request is a JSON object whose keys depend on the command:
   keras export  model, entry, plan, weights (.weights.h5 / .h5 / .keras), out (.npz), [result]
   keras import  model, entry, plan, arrays (.npz), out (.weights.h5), [run]
   keras run     model, entry, plan, weights (.weights.h5), inputs (.npz), out (.npz), [layers_out]
+  torch|keras prepare   model, entry, plan: build the migrated model ahead for the next
+                request's `import` (a serving worker keeps it)
+
+A step's weights file (`out` of init and import, `weights` of run and export) may be
+left out: then the weights stay in memory for the request's next step, which works on
+the model as the step before left it.
 
 A request may list further steps (`then`: requests with a `command` key), run in order
 in the same process. `export` runs on the source model, `import` on the migrated one; `init` and `run`
@@ -104,8 +110,12 @@ def load_module(path: str) -> dict[str, Any]:
 
 # Models built during one request and its `then` steps, by file and entry: verify's
 # chained steps (init, run, export) use one model instead of building it and reading
-# its weights back each time. Cleared before every request.
+# its weights back each time. Cleared before every request; a model that `prepare` built
+# (while the other framework's worker was busy) waits in _PREPARED for the next request.
 _MODELS: dict[tuple[str, str], Any] = {}
+_PREPARED: dict[tuple[str, str], tuple[Any, tuple]] = {}
+
+IN_MEMORY = ("in memory",)  # the weights a model holds when a step kept them in memory
 
 
 def _weights_stamp(path: str) -> tuple:
@@ -113,24 +123,58 @@ def _weights_stamp(path: str) -> tuple:
     return (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
 
 
-def mark_weights(model, path: str) -> None:
+def _set_note(model, name: str, value) -> None:
+    """An attribute of nnport's own on a model, past Keras's attribute tracking (which
+    refuses new lists of layers on a built model)."""
+    object.__setattr__(model, name, value)
+
+
+def mark_weights(model, path: str | None) -> None:
     """Record that `model` holds exactly the weights in the file `path` (just saved or
-    loaded), so a later step of the same request need not load them again."""
-    model._nnport_weights = _weights_stamp(path)
+    loaded; None: set by this request's steps and not saved), so a later step of the same
+    request need not load them again."""
+    _set_note(model, "_nnport_weights", IN_MEMORY if path is None else _weights_stamp(path))
 
 
-def holds_weights(model, path: str) -> bool:
+def holds_weights(model, path: str | None) -> bool:
+    """Whether `model` holds the weights of `path`; for None, whether an earlier step of
+    this request gave it weights (a step without a weights file works on those)."""
+    held = getattr(model, "_nnport_weights", None)
+    if path is None:
+        if held is None:
+            raise WorkerError("no weights file given, and no earlier step set the model's weights")
+        return True
     try:
-        return getattr(model, "_nnport_weights", None) == _weights_stamp(path)
+        return held == _weights_stamp(path)
     except OSError:
         return False
 
 
+def _model_key(request: dict) -> tuple[str, str]:
+    return (str(Path(request["model"]).resolve()), request["entry"])
+
+
+def _file_stamp(request: dict) -> tuple:
+    return _weights_stamp(request["model"])
+
+
 def cached_model(request: dict, build: Callable[[dict], Any]) -> Any:
-    key = (str(Path(request["model"]).resolve()), request["entry"])
+    key = _model_key(request)
     if key not in _MODELS:
-        _MODELS[key] = build(request)
+        prepared = _PREPARED.pop(key, None)
+        if prepared is not None and prepared[1] == _file_stamp(request):
+            _MODELS[key] = prepared[0]
+        else:
+            _MODELS[key] = build(request)
+            _set_note(_MODELS[key], "_nnport_weights", None)  # its own initial weights
     return _MODELS[key]
+
+
+def keep_prepared(request: dict, model) -> None:
+    """Keep a model built ahead (the `prepare` command) for the next request."""
+    _set_note(model, "_nnport_weights", None)
+    _PREPARED.clear()
+    _PREPARED[_model_key(request)] = (model, _file_stamp(request))
 
 
 def build_model(request: dict) -> Any:
@@ -240,14 +284,16 @@ def _build_torch_model(request: dict):
     return model
 
 
-def _torch_save(model, path: str) -> None:
+def _torch_save(model, path: str | None) -> None:
+    """Save the state_dict to `path`; None: keep it in memory for the request's next step."""
     import torch
 
-    torch.save(model.state_dict(), path)
+    if path is not None:
+        torch.save(model.state_dict(), path)
     mark_weights(model, path)
 
 
-def _torch_load(model, path: str) -> dict:
+def _torch_load(model, path: str | None) -> dict:
     import torch
 
     if holds_weights(model, path):
@@ -293,7 +339,7 @@ def torch_init(request: dict) -> None:
                 module.weight.uniform_(0.5, 1.5)
             if isinstance(getattr(module, "bias", None), torch.nn.Parameter):
                 module.bias.normal_(0.0, 0.1)
-    _torch_save(model, request["out"])
+    _torch_save(model, request.get("out"))
 
 
 def _torch_inputs(arrays: list[np.ndarray]):
@@ -302,13 +348,26 @@ def _torch_inputs(arrays: list[np.ndarray]):
     return [torch.from_numpy(array) for array in arrays]
 
 
+def _torch_contiguous(array: np.ndarray) -> np.ndarray:
+    """np.ascontiguousarray, with PyTorch's copy (blocked and multi-threaded: 2-3x faster
+    on the transposed kernels of large Linear layers) where it takes the array's strides."""
+    import torch
+
+    if array.flags.c_contiguous or any(stride < 0 for stride in array.strides):
+        return np.ascontiguousarray(array)
+    try:
+        return torch.from_numpy(array).contiguous().numpy()
+    except (TypeError, ValueError, RuntimeError):  # a dtype or layout torch does not take
+        return np.ascontiguousarray(array)
+
+
 def torch_export(request: dict) -> None:
     """Build every target tensor from a state_dict, in the observed call order."""
     import torch
 
     plan = request["plan"]
     model = _torch_model(request)
-    state = _torch_load(model, request["weights"])
+    state = _torch_load(model, request.get("weights"))
     model.eval()
 
     modules = dict(model.named_modules())
@@ -362,7 +421,9 @@ def torch_export(request: dict) -> None:
         for j, target in enumerate(layer["targets"]):
             where = f"{layer['path']} -> {target['class']}"
             for k, spec in enumerate(target["tensors"]):
-                arrays[planlib.tensor_key(i, j, k)] = planlib.build_tensor(spec, sources, where)
+                arrays[planlib.tensor_key(i, j, k)] = planlib.build_tensor(
+                    spec, sources, where, _torch_contiguous
+                )
     np.savez(request["out"], **arrays)
     Path(request["result"]).write_text(json.dumps({"plan": plan}))
 
@@ -431,11 +492,11 @@ def torch_import(request: dict) -> None:
             "of the migrated model"
         )
     model.load_state_dict({**state, **produced})
-    _torch_save(model, request["out"])
+    _torch_save(model, request.get("out"))
     if "run" in request:
-        # verify: run the saved weights in this process too (importing a framework is the
-        # expensive part of a worker)
-        torch_run({**request, **request["run"], "weights": request["out"]})
+        # verify: run the imported weights in this process too (importing a framework is
+        # the expensive part of a worker)
+        torch_run({**request, **request["run"], "weights": request.get("out")})
 
 
 def torch_run(request: dict) -> None:
@@ -445,7 +506,7 @@ def torch_run(request: dict) -> None:
     model = _torch_model(request)
     if plan is not None:
         _torch_materialize(request, model, plan)
-    _torch_load(model, request["weights"])
+    _torch_load(model, request.get("weights"))
     model.eval()
     inputs = _torch_inputs(model_inputs(plan, "torch", load_arrays(request["inputs"])))
     captured: dict[str, np.ndarray] = {}
@@ -500,8 +561,10 @@ def _keras_model(request: dict):
     return cached_model(request, _build_keras_model)
 
 
-def _keras_save(model, path: str) -> None:
-    model.save_weights(path)
+def _keras_save(model, path: str | None) -> None:
+    """Save the weights to `path`; None: keep them in memory for the request's next step."""
+    if path is not None:
+        model.save_weights(path)
     mark_weights(model, path)
 
 
@@ -534,7 +597,7 @@ def _build_keras_model(request: dict):
     return model
 
 
-def _keras_load(model, path: str) -> None:
+def _keras_load(model, path: str | None) -> None:
     if holds_weights(model, path):
         return
     failure = None
@@ -656,9 +719,15 @@ def keras_layers_in_call_order(
     `Layer.__call__` is patched at class level for the duration of one call.
     A layer called while another recorded layer is running belongs to
     it (the LSTM inside a Bidirectional), so only the outer one counts.
+    The answer is kept on the model for the same `classes` (a model `prepare` built
+    ahead has it already); `inputs` are always the plan's build inputs.
     """
     import keras
 
+    known = getattr(model, "_nnport_call_order", {})
+    key = None if classes is None else frozenset(classes)
+    if key in known:
+        return list(known[key])
     original = keras.layers.Layer.__call__
     recorded: list = []
     active = 0
@@ -689,6 +758,7 @@ def keras_layers_in_call_order(
         recorded.sort(key=lambda layer: order[id(layer)])
     if classes is None:
         recorded = [layer for layer in recorded if layer.weights]
+    _set_note(model, "_nnport_call_order", {**known, key: list(recorded)})
     return recorded
 
 
@@ -732,7 +802,7 @@ def keras_init(request: dict) -> None:
     model = _keras_model(request)
     call_model(request, lambda: _keras_call(model, build_inputs(plan, "keras"), training=False))
     _perturb_constants(model, np.random.default_rng(request["seed"]))
-    _keras_save(model, request["out"])
+    _keras_save(model, request.get("out"))
 
 
 def keras_source_tensors(layer) -> tuple[dict[str, np.ndarray], set[str]]:
@@ -767,7 +837,7 @@ def keras_export(request: dict) -> None:
     plan = request["plan"]
     model = _keras_model(request)
     layers = keras_layers_in_call_order(request, model, build_inputs(plan, "keras"))  # builds it
-    _keras_load(model, request["weights"])
+    _keras_load(model, request.get("weights"))
 
     planned = plan["layers"]
     if len(layers) != len(planned):
@@ -870,11 +940,11 @@ def keras_import(request: dict) -> None:
                     )
                 values.append(value.astype(existing.dtype))
             layer.set_weights(values)
-    _keras_save(model, request["out"])
+    _keras_save(model, request.get("out"))
     if "run" in request:
-        # verify: run the saved weights in this process too (importing TensorFlow is the
-        # expensive part of a worker)
-        keras_run({**request, **request["run"], "weights": request["out"]})
+        # verify: run the imported weights in this process too (importing TensorFlow is
+        # the expensive part of a worker)
+        keras_run({**request, **request["run"], "weights": request.get("out")})
 
 
 def keras_run(request: dict) -> None:
@@ -882,8 +952,9 @@ def keras_run(request: dict) -> None:
 
     plan = request["plan"]
     model = _keras_model(request)
-    call_model(request, lambda: _keras_call(model, build_inputs(plan, "keras"), training=False))
-    _keras_load(model, request["weights"])
+    if not model.built:  # its weights exist once it is called
+        call_model(request, lambda: _keras_call(model, build_inputs(plan, "keras"), training=False))
+    _keras_load(model, request.get("weights"))
     inputs = model_inputs(plan, "keras", load_arrays(request["inputs"]))
     if not request.get("layers_out"):
         outputs = flatten(call_model(request, lambda: _keras_call(model, inputs, training=False)))
@@ -956,15 +1027,34 @@ def _keras_capture(paths: dict[int, str]):
         keras.layers.Layer.__call__ = original
 
 
+def torch_prepare(request: dict) -> None:
+    """Build the migrated model ahead, while the source framework's worker works, for the
+    `import` that follows (verify sends both to this worker)."""
+    model = _build_torch_model(request)
+    _torch_materialize(request, model, request["plan"])
+    keep_prepared(request, model)
+
+
+def keras_prepare(request: dict) -> None:
+    """Build the migrated model ahead, its weights and the call order `import` needs."""
+    plan = request["plan"]
+    model = _build_keras_model(request)
+    classes = {target["class"] for *_, target in planlib.targets(plan)}
+    keras_layers_in_call_order(request, model, build_inputs(plan, "keras"), classes)
+    keep_prepared(request, model)
+
+
 COMMANDS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("torch", "init"): torch_init,
     ("torch", "export"): torch_export,
     ("torch", "import"): torch_import,
     ("torch", "run"): torch_run,
+    ("torch", "prepare"): torch_prepare,
     ("keras", "init"): keras_init,
     ("keras", "export"): keras_export,
     ("keras", "import"): keras_import,
     ("keras", "run"): keras_run,
+    ("keras", "prepare"): keras_prepare,
 }
 
 
@@ -994,9 +1084,14 @@ def run_request(framework: str, request: dict, commands: dict) -> None:
     """One request and its `then` steps, each as in a fresh process: verify's source side
     chains `init`, `run` and `export` (importing a framework is most of a worker's time)."""
     _MODELS.clear()
-    for step in [request, *request.get("then", [])]:
-        _fresh_state(framework)
-        commands[framework, step["command"]](step)
+    try:
+        for step in [request, *request.get("then", [])]:
+            _fresh_state(framework)
+            commands[framework, step["command"]](step)
+    finally:
+        _MODELS.clear()
+        if request["command"] != "prepare":
+            _PREPARED.clear()  # not taken by this request: nobody will
 
 
 def main(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -123,13 +123,17 @@ def _combine(sources: Sequence[np.ndarray], combine: str | None) -> np.ndarray |
 
 
 def build_tensor(
-    spec: Mapping[str, Any], sources: Mapping[str, np.ndarray], where: str
+    spec: Mapping[str, Any],
+    sources: Mapping[str, np.ndarray],
+    where: str,
+    contiguous: Callable[[np.ndarray], np.ndarray] = np.ascontiguousarray,
 ) -> np.ndarray:
     """Build one target tensor from the source layer's tensors.
 
     `where` names the source layer and target for error messages, e.g.
     "features.0 -> Conv2D"; every error says which tensor failed, because a
-    plan has hundreds of them.
+    plan has hundreds of them. `contiguous` makes the result C-contiguous (the torch
+    worker passes a faster, multi-threaded copy than NumPy's for transposed kernels).
     """
     name = f"{where}.{spec['name']}"
     try:
@@ -148,7 +152,7 @@ def build_tensor(
         raise PlanError(
             f"{name}: built shape {list(array.shape)}, but the target expects {list(spec['shape'])}"
         )
-    return np.ascontiguousarray(array)
+    return contiguous(array)
 
 
 def tensor_key(layer_index: int, target_index: int, tensor_index: int) -> str:

@@ -52,8 +52,6 @@ def verify(
 
     with workers.scratch_dir("nnport-verify-") as tmp:
         work = Path(tmp)
-        src_weights = work / f"source{direction.source_suffixes[0]}"
-        dst_weights = work / f"migrated{direction.target_suffix}"
         inputs = planlib.random_inputs(plan, trials, np.random.default_rng(seed))
         np.savez(work / "inputs.npz", **{str(i): array for i, array in enumerate(inputs)})
 
@@ -63,14 +61,25 @@ def verify(
                 request["layers_out"] = str(work / f"{framework}.layers.npz")
             return request
 
-        # The source side in one process: random weights, its outputs, the target arrays.
+        # The source side in one process: random weights, its outputs, the target arrays
+        # (the weights stay in memory between these steps). Meanwhile the target's worker
+        # builds the migrated model (`prepare`), which its `import` then takes.
+        pool = workers.current()
         model = {"model": str(src), "entry": entry, "plan": plan}
-        source_run = {**model, **run(source), "command": "run", "weights": str(src_weights)}
-        export = weights.export_request(plan, src, src_weights, entry, work)
-        init = {**model, "seed": seed, "out": str(src_weights), "then": [source_run, export]}
-        weights.run_worker(source, "init", init, work)
-        target_import = weights.import_request(dst, dst_weights, entry, work, run=run(target))
-        weights.run_worker(target, "import", target_import, work)
+        prepared = pool.submit(target, "prepare", {**model, "model": str(dst)})
+        source_run = {**model, **run(source), "command": "run"}
+        export = weights.export_request(plan, src, None, entry, work)
+        try:
+            weights.run_worker(
+                source, "init", {**model, "seed": seed, "then": [source_run, export]}
+            )
+        finally:
+            try:
+                prepared.result()
+            except workers.WorkerFailed:
+                pass  # the import builds the model again and reports the error
+        target_import = weights.import_request(dst, None, entry, work, run=run(target))
+        weights.run_worker(target, "import", target_import)
         results, layers = {}, {}
         for framework in (source, target):
             with np.load(work / f"{framework}.npz") as data:

@@ -166,14 +166,15 @@ DIRECTIONS = {
 
 def export_request(plan: planlib.Plan, src, src_weights, entry: str, workdir) -> dict:
     """The source worker's `export`: target arrays, and the plan with its layers in the
-    order a forward pass calls them (the import uses that one)."""
+    order a forward pass calls them (the import uses that one). `src_weights` None: the
+    weights an earlier step of the same request left in the model."""
     work = Path(workdir)
     return {
         "command": "export",
         "model": str(src),
         "entry": entry,
         "plan": plan,
-        "weights": str(src_weights),
+        "weights": None if src_weights is None else str(src_weights),
         "out": str(work / "arrays.npz"),
         "result": str(work / "export.json"),
     }
@@ -181,7 +182,8 @@ def export_request(plan: planlib.Plan, src, src_weights, entry: str, workdir) ->
 
 def import_request(dst, out, entry: str, workdir, run=None) -> dict:
     """The target worker's `import` of what `export_request`'s step wrote; with `run`
-    (`{"inputs", "out"}`), it also runs those inputs on the migrated model."""
+    (`{"inputs", "out"}`), it also runs those inputs on the migrated model. `out` None:
+    no weights file is written (verify runs the imported weights in memory)."""
     work = Path(workdir)
     ordered = json.loads((work / "export.json").read_text())["plan"]
     request = {
@@ -189,7 +191,7 @@ def import_request(dst, out, entry: str, workdir, run=None) -> dict:
         "entry": entry,
         "plan": ordered,
         "arrays": str(work / "arrays.npz"),
-        "out": str(out),
+        "out": None if out is None else str(out),
     }
     if run:  # in the same process: importing a framework is most of a worker's time
         request["run"] = run

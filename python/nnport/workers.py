@@ -70,12 +70,14 @@ class _Server:
             )
         self.pid = self.process.pid
         self.ready = False
-        self.lock = threading.Lock()  # one request at a time on the pipe
+        self.lock, self.read_lock = threading.Lock(), threading.Lock()  # writing, reading
+        self.sent = self.received = 0
+        self.answers: dict[int, dict] = {}
 
     def _output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace").strip()[-4000:]
 
-    def _answer(self) -> dict:
+    def _read(self) -> dict:
         line = self.process.stdout.readline()
         if not line:
             status = self.process.wait()
@@ -86,17 +88,29 @@ class _Server:
             )
         return json.loads(line)
 
-    def request(self, request: dict) -> dict:
-        if not self.ready:
-            self._answer()  # "ready": the framework is imported
-            self.ready = True
-        os.truncate(self.log, 0)
-        try:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
-        except BrokenPipeError:
-            pass  # it ended; _answer says how
-        return self._answer()
+    def send(self, request: dict) -> int:
+        """Send a request without waiting; its ticket for `receive`."""
+        with self.lock:
+            if self.sent == self.received:
+                os.truncate(self.log, 0)  # nothing outstanding: the log is the next one's
+            try:
+                self.process.stdin.write(json.dumps(request) + "\n")
+                self.process.stdin.flush()
+            except BrokenPipeError:
+                pass  # it ended; receive says how
+            self.sent += 1
+            return self.sent - 1
+
+    def receive(self, ticket: int) -> dict:
+        """The answer to the request `ticket` (answers come in the order of the requests)."""
+        with self.read_lock:
+            if not self.ready:
+                self._read()  # "ready": the framework is imported
+                self.ready = True
+            while ticket not in self.answers:
+                self.answers[self.received] = self._read()
+                self.received += 1
+            return self.answers.pop(ticket)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -157,21 +171,18 @@ class WorkerPool:
         """The live workers' process ids."""
         return {name: s.pid for name, s in self._servers.items() if s.alive()}
 
+    def submit(self, framework: str, command: str, request: dict) -> Pending:
+        """Send one step (and its `then` steps) to `framework`'s worker and return at once;
+        `Pending.result()` waits for it. Another framework's worker works meanwhile."""
+        with self._lock:
+            server = self._server(framework)
+        return Pending(server, server.send({**request, "command": command}), command)
+
     def run(self, framework: str, command: str, request: dict, workdir=None) -> list[str]:
         """Run one step (and its `then` steps) in `framework`'s worker; its warnings are
         printed to standard error and returned. Raises WorkerFailed."""
         del workdir  # requests name their files themselves
-        with self._lock:
-            server = self._server(framework)
-        with server.lock:
-            answer = server.request({**request, "command": command})
-        for warning in answer.get("warnings", []):
-            print(f"nnport: warning: {warning}", file=sys.stderr)
-        if answer["status"] != 0:
-            raise WorkerFailed(
-                f"{framework} {command}: {answer['error'].strip()}", answer["status"]
-            )
-        return answer.get("warnings", [])
+        return self.submit(framework, command, request).result()
 
     def close(self) -> None:
         if self._closed:
@@ -200,6 +211,25 @@ class WorkerPool:
             yield self
         finally:
             _active.remove(self)
+
+
+class Pending:
+    """A step sent to a worker, whose answer has not been read yet."""
+
+    def __init__(self, server: _Server, ticket: int, command: str):
+        self._server, self._ticket, self._command = server, ticket, command
+
+    def result(self) -> list[str]:
+        """Wait for the step: its warnings (printed to standard error), or WorkerFailed."""
+        answer = self._server.receive(self._ticket)
+        for warning in answer.get("warnings", []):
+            print(f"nnport: warning: {warning}", file=sys.stderr)
+        if answer["status"] != 0:
+            raise WorkerFailed(
+                f"{self._server.framework} {self._command}: {answer['error'].strip()}",
+                answer["status"],
+            )
+        return answer.get("warnings", [])
 
 
 def _spawn(framework: str, extensions: Sequence[str], logdir: Path) -> _Server:
