@@ -19,10 +19,6 @@ Cases the engine cannot migrate assert the diagnostic it gives instead.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import nnport
-from nnport import verify
+from nnport import verify, weights
 
 TRIALS = 5
 TOLERANCE = 1e-5
@@ -358,100 +354,33 @@ def test_unsupported_case_is_an_error(source, entry, shapes, says, tmp_path):
 
 # --- BatchNorm through `nnport weights`, with statistics set by hand -----------
 
-TORCH_SCRIPT = """
-import json, sys
-import numpy as np
-import torch
 
-request = json.load(open(sys.argv[1]))
-namespace = {"__name__": "model"}
-exec(compile(open(request["model"]).read(), request["model"], "exec"), namespace)
-model = eval(request["entry"], namespace)
-torch.manual_seed(0)
-with torch.no_grad():
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            n = m.num_features
-            # far from the identity: eps 1e-3 instead of 1e-5 shows clearly with small variances
-            m.running_mean.copy_(torch.linspace(-2.0, 3.0, n))
-            m.running_var.copy_(torch.linspace(0.001, 0.05, n))
-            m.weight.copy_(torch.linspace(0.5, 2.0, n))
-            m.bias.copy_(torch.linspace(-1.0, 1.0, n))
-torch.save(model.state_dict(), request["weights"])
-x = torch.from_numpy(np.load(request["inputs"]))
-model.eval()
-with torch.no_grad():
-    y = model(x).numpy()
-model.train()
-with torch.no_grad():
-    model(x)  # one training step of the moving statistics
-norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-means = {f"mean{i}": m.running_mean.numpy().copy() for i, m in enumerate(norms)}
-variances = {f"var{i}": m.running_var.numpy().copy() for i, m in enumerate(norms)}
-np.savez(request["out"], y=y, **means, **variances)
-"""
-
-KERAS_SCRIPT = """
-import json, sys
-import numpy as np
-import keras
-
-request = json.load(open(sys.argv[1]))
-namespace = {"__name__": "migrated"}
-exec(compile(open(request["model"]).read(), request["model"], "exec"), namespace)
-model = eval(request["entry"], namespace)
-x = np.load(request["inputs"])
-model(x[:2], training=False)  # build
-model.load_weights(request["weights"])
-y = keras.ops.convert_to_numpy(model(x, training=False))
-model(x, training=True)  # one training step of the moving statistics
-norms = [layer for layer in model._flatten_layers()
-         if isinstance(layer, keras.layers.BatchNormalization)]
-to_numpy = keras.ops.convert_to_numpy
-means = {f"mean{i}": to_numpy(layer.moving_mean) for i, layer in enumerate(norms)}
-variances = {f"var{i}": to_numpy(layer.moving_variance) for i, layer in enumerate(norms)}
-np.savez(request["out"], y=y, **means, **variances)
-"""
-
-
-def run_script(script: str, request: dict, workdir: Path) -> dict[str, np.ndarray]:
-    """Run one framework's script in its own process; return the arrays it saved."""
-    name = "keras" if "keras" in script else "torch"
-    path, request_path = workdir / f"{name}_script.py", workdir / f"{name}.json"
-    path.write_text(script)
-    request_path.write_text(json.dumps(request))
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
-    process = subprocess.run(
-        [sys.executable, str(path), str(request_path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    assert process.returncode == 0, f"{name} script failed:\n{process.stderr[-4000:]}"
+def run_statistics(workers, framework: str, request: dict) -> dict[str, np.ndarray]:
+    """The `batchnorm_statistics` command (tests/worker_commands.py) in the suite's
+    `framework` worker; the arrays it saved."""
+    workers.run(framework, "batchnorm_statistics", request)
     with np.load(request["out"]) as data:
         return {key: data[key] for key in data.files}
 
 
-def run_with_weights(src: Path, dst: Path, entry: str, shape: str, tmp_path: Path):
+def run_with_weights(workers, src: Path, dst: Path, entry: str, shape: str, tmp_path: Path):
     """Source outputs and migrated outputs (weights from `nnport weights`) on one input."""
     x = np.random.default_rng(1).standard_normal((8, *map(int, shape.split(",")))).astype("f4")
     inputs = tmp_path / "x.npy"
     np.save(inputs, x)
     pt, h5 = tmp_path / "model.pt", tmp_path / "migrated.weights.h5"
-    torch_out = run_script(
-        TORCH_SCRIPT,
+    torch_out = run_statistics(
+        workers,
+        "torch",
         {"model": str(src), "entry": entry, "weights": str(pt), "inputs": str(inputs),
          "out": str(tmp_path / "torch.npz")},
-        tmp_path,
     )  # fmt: skip
-    process = nnport("weights", src, dst, pt, "-o", h5, "--entry", entry, "--input-shape", shape)
-    assert process.returncode == 0, process.stderr
-    keras_out = run_script(
-        KERAS_SCRIPT,
+    weights.convert_weights(src, dst, pt, h5, entry, [shape])  # `nnport weights`, in process
+    keras_out = run_statistics(
+        workers,
+        "keras",
         {"model": str(dst), "entry": entry, "weights": str(h5), "inputs": str(inputs),
          "out": str(tmp_path / "keras.npz")},
-        tmp_path,
     )  # fmt: skip
     return torch_out, keras_out
 
@@ -464,14 +393,14 @@ def run_with_weights(src: Path, dst: Path, entry: str, shape: str, tmp_path: Pat
     ],
     ids=["batchnorm2d", "batchnorm1d"],
 )
-def test_batchnorm_statistics_through_weights(layers, shape, frameworks, lint, tmp_path):
+def test_batchnorm_statistics_through_weights(layers, shape, workers, lint, tmp_path):
     src, dst = tmp_path / "model.py", tmp_path / "migrated.py"
     src.write_text(seq(*layers))
     process = convert(src, dst, "model", (shape,))
     assert process.returncode == 0, process.stderr
     lint(dst)
 
-    torch_out, keras_out = run_with_weights(src, dst, "model", shape, tmp_path)
+    torch_out, keras_out = run_with_weights(workers, src, dst, "model", shape, tmp_path)
     assert torch_out["y"].shape == keras_out["y"].shape
     mad = float(np.abs(torch_out["y"] - keras_out["y"]).max())
     assert mad <= 1e-4 * max(1.0, float(np.abs(torch_out["y"]).max())), f"MAD {mad}"

@@ -1,7 +1,9 @@
 """Worker commands of the tests, served by the suite's worker processes (`workers` in
 conftest.py: `WorkerPool(extensions=[this file])`) next to nnport's own.
 
-`fit` (tests/test_training_migration.py) runs a model file's own training function.
+`fit` (tests/test_training_migration.py) runs a model file's own training function;
+`state`/`edit_state` read and edit state_dicts (tests/test_weights_round_trip.py);
+`batchnorm_statistics` runs a BatchNorm model and one training step (tests/test_traps.py).
 Request keys: model (file), entry, plan, weights (initial weights, a state_dict `.pt` or
 a Keras `.weights.h5`), function (the training function the file defines; it is called as
 `function(model, x, y, **kwargs)` with NumPy arrays, as the files' own `__main__` blocks
@@ -101,9 +103,62 @@ def torch_edit_state(request: dict) -> None:
     torch.save(state, request["out"])
 
 
+def torch_batchnorm_statistics(request: dict) -> None:
+    """tests/test_traps.py: BatchNorm layers far from the identity (eps 1e-3 instead of
+    1e-5 shows clearly with small variances), saved to `weights`; the outputs on `inputs`
+    in evaluation mode, then the moving statistics after one training step, to `out`."""
+    import torch
+
+    model = _worker.build_model(request)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.linspace(-2.0, 3.0, n))
+                m.running_var.copy_(torch.linspace(0.001, 0.05, n))
+                m.weight.copy_(torch.linspace(0.5, 2.0, n))
+                m.bias.copy_(torch.linspace(-1.0, 1.0, n))
+    torch.save(model.state_dict(), request["weights"])
+    x = torch.from_numpy(np.load(request["inputs"]))
+    model.eval()
+    with torch.no_grad():
+        y = model(x).numpy()
+    model.train()
+    with torch.no_grad():
+        model(x)  # one training step of the moving statistics
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    means = {f"mean{i}": m.running_mean.numpy().copy() for i, m in enumerate(norms)}
+    variances = {f"var{i}": m.running_var.numpy().copy() for i, m in enumerate(norms)}
+    np.savez(request["out"], y=y, **means, **variances)
+
+
+def keras_batchnorm_statistics(request: dict) -> None:
+    """The migrated side of `torch_batchnorm_statistics`, with the converted `weights`."""
+    import keras
+
+    model = _worker.build_model(request)
+    x = np.load(request["inputs"])
+    model(x[:2], training=False)  # build
+    model.load_weights(request["weights"])
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    model(x, training=True)  # one training step of the moving statistics
+    norms = [
+        layer
+        for layer in model._flatten_layers()
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    to_numpy = keras.ops.convert_to_numpy
+    means = {f"mean{i}": to_numpy(layer.moving_mean) for i, layer in enumerate(norms)}
+    variances = {f"var{i}": to_numpy(layer.moving_variance) for i, layer in enumerate(norms)}
+    np.savez(request["out"], y=y, **means, **variances)
+
+
 COMMANDS = {
     ("torch", "fit"): torch_fit,
     ("keras", "fit"): keras_fit,
     ("torch", "state"): torch_state,
     ("torch", "edit_state"): torch_edit_state,
+    ("torch", "batchnorm_statistics"): torch_batchnorm_statistics,
+    ("keras", "batchnorm_statistics"): keras_batchnorm_statistics,
 }
