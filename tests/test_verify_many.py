@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import nnport
 
 
@@ -67,3 +68,25 @@ def test_a_pair_that_cannot_be_verified_does_not_stop_the_others(
     first, second = result["pairs"]
     assert not first["ok"] and "missing.py" in first["error"]
     assert second["ok"] and not result["ok"]
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path, workers):
+    """A model file that kills its process (os._exit) takes its worker down: the step
+    fails with what the worker printed, and the next step gets a new worker. A file that
+    raises is an explained error, and the worker goes on."""
+    from nnport.workers import WorkerFailed, WorkerPool
+
+    dies, raises, fine = tmp_path / "dies.py", tmp_path / "raises.py", tmp_path / "fine.py"
+    dies.write_text("import os, sys\nprint('going down', file=sys.stderr)\nos._exit(3)\n")
+    raises.write_text("raise RuntimeError('no model today')\n")
+    fine.write_text("import torch\nmodel = torch.nn.Linear(2, 3)\n")
+    request = {"entry": "model", "seed": 0, "out": str(tmp_path / "m.pt")}
+    with WorkerPool() as pool:  # its own: this test kills workers
+        with pytest.raises(WorkerFailed, match="going down") as died:
+            pool.run("torch", "init", {**request, "model": str(dies)})
+        assert died.value.status == 1
+        with pytest.raises(WorkerFailed, match="no model today") as raised:
+            pool.run("torch", "init", {**request, "model": str(raises)})
+        assert raised.value.status == 2
+        pool.run("torch", "init", {**request, "model": str(fine)})
+        assert pool.started["torch"] == 2 and (tmp_path / "m.pt").stat().st_size > 0
