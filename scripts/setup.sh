@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Sets nnport up on a Debian 12 machine: system packages (apt), a virtual environment .venv
 # with the frameworks and tools, the nnport package itself; then migrates and verifies a
-# shipped example (skip that with --no-demo). Safe to run again.
+# shipped example. With --deps-only, only the system and Python packages nnport needs
+# (scripts/test.sh builds and installs nnport from its own CMake tree). Safe to run again.
 set -euo pipefail
 
-usage() { echo "usage: bash scripts/setup.sh [--no-demo]"; }
+usage() { echo "usage: bash scripts/setup.sh [--deps-only]"; }
 
-demo=1
+deps_only=0
 for arg in "$@"; do
   case "$arg" in
-    --no-demo) demo=0 ;;
+    --deps-only) deps_only=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -54,25 +55,25 @@ if [[ ! -f $stamp || "$(cat "$stamp")" != "${requirements[*]}" ]]; then
   echo "${requirements[*]}" >"$stamp"
 fi
 
+if ((deps_only)); then
+  step "done: the packages nnport needs are installed"
+  exit 0
+fi
+
 step "building and installing nnport into .venv"
 "${pip[@]}" install .
 
 # --- demo -----------------------------------------------------------------------------------
-if ((demo)); then
-  step "demo: migrating examples/torch/alexnet.py to Keras"
-  mkdir -p build/demo
-  (
-    set -x
-    .venv/bin/nnport convert examples/torch/alexnet.py --to keras \
-      --entry "AlexNet(num_classes=10)" --input-shape 3,64,64 -o build/demo/alexnet_keras.py
-  )
-  step "demo: checking that both models compute the same function"
-  (
-    set -x
-    .venv/bin/nnport verify examples/torch/alexnet.py build/demo/alexnet_keras.py \
-      --entry "AlexNet(num_classes=10)" --input-shape 3,64,64 --trials 10
-  )
-  step "done: the migrated model is build/demo/alexnet_keras.py"
-else
-  step "done"
-fi
+step "demo: migrating examples/torch/alexnet.py to Keras"
+mkdir -p build/demo
+(
+  set -x
+  .venv/bin/nnport convert examples/torch/alexnet.py --to keras \
+    --entry "AlexNet(num_classes=10)" --input-shape 3,64,64 -o build/demo/alexnet_keras.py
+)
+step "demo: checking that both models compute the same function"
+(
+  set -x
+  .venv/bin/nnport verify examples/torch/alexnet.py build/demo/alexnet_keras.py --trials 10
+)
+step "done: the migrated model is build/demo/alexnet_keras.py"

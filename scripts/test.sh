@@ -10,18 +10,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 if [[ ! -x .venv/bin/python ]]; then
-  bash scripts/setup.sh --no-demo
+  bash scripts/setup.sh --deps-only  # nnport itself is installed from build/cpp below
 fi
 
 # One incremental CMake tree builds the unit tests, the command and the extension module;
-# the module, the command and the package's Python files are then copied over the installed
-# package, so the tests run the sources of this checkout without a full wheel rebuild.
+# the module, the command and the package's Python files are then copied into the
+# environment (over an installed nnport, if any), so the tests run the sources of this
+# checkout without building a wheel.
 step "building the C++ tree (build/cpp)"
 py="$PWD/.venv/bin/python"
 cmake -S . -B build/cpp -DCMAKE_BUILD_TYPE=Release -DNNPORT_BUILD_PYTHON=ON -DPython3_EXECUTABLE="$py" \
   -Dpybind11_DIR="$("$py" -c 'import pybind11; print(pybind11.get_cmake_dir())')"
 cmake --build build/cpp -j"${NNPORT_JOBS:-2}"
-pkg=$("$py" -c 'import nnport, os; print(os.path.dirname(nnport.__file__))')
+pkg=$("$py" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/nnport
+mkdir -p "$pkg"
 for so in build/cpp/_core*.so; do cp "$so" "$pkg/.tmp.so" && mv -f "$pkg/.tmp.so" "$pkg/$(basename "$so")"; done  # a new inode: running processes keep the old one
 cp python/nnport/*.py "$pkg/"
 cp build/cpp/nnport .venv/bin/.nnport.tmp && mv -f .venv/bin/.nnport.tmp .venv/bin/nnport
