@@ -4,6 +4,7 @@
 #include "catalog/training.h"
 
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace nnport::catalog {
 
@@ -192,10 +193,14 @@ const LossDef* loss(const std::string& id) {
 }
 const LossDef* loss_by_keras(const std::string& name) {
   std::string q = strip_tf(name);
+  // keras.losses.sparse_categorical_crossentropy (compared in place: this runs for every
+  // assignment of a call in a Keras file)
+  const std::string_view prefix = "keras.losses.";
+  bool prefixed = q.compare(0, prefix.size(), prefix) == 0;
   for (auto& d : losses()) {
     if (d.keras_class == q) return &d;
     for (auto& n : d.keras_names)
-      if (n == name || "keras.losses." + n == q) return &d;  // keras.losses.sparse_categorical_crossentropy
+      if (n == name || (prefixed && q.compare(prefix.size(), std::string::npos, n) == 0)) return &d;
   }
   return nullptr;
 }

@@ -44,18 +44,15 @@ long long floordiv(long long a, long long b) {
 }  // namespace
 
 struct Interpreter::Frame {
-  std::vector<std::pair<std::string, ValuePtr>> locals;
+  Names locals;
   bool module_level = false;
   std::shared_ptr<Function> function;  // the running function (for super())
   ValuePtr self;
-  ValuePtr* find(const std::string& n) {
-    for (auto& [k, v] : locals)
-      if (k == n) return &v;
-    return nullptr;
-  }
+  std::vector<size_t>* changed = nullptr;  // module frame: names set since the last copy to globals_ (not all: quadratic)
+  ValuePtr* find(const std::string& n) { return locals.find(n); }
   void set(const std::string& n, ValuePtr v) {
-    if (auto* p = find(n)) *p = std::move(v);
-    else locals.emplace_back(n, std::move(v));
+    size_t at = locals.set(n, std::move(v));
+    if (changed) changed->push_back(at);
   }
 };
 
@@ -80,14 +77,15 @@ void Interpreter::unresolved(const ValuePtr& v, Expr* at, const std::string& wha
 }
 
 ValuePtr Interpreter::global(const std::string& name) const {
-  for (const auto& [k, v] : globals_)
-    if (k == name) return v;
-  return nullptr;
+  const ValuePtr* v = globals_.find(name);
+  return v ? *v : nullptr;
 }
 
 void Interpreter::run_module() {
   Frame f;
   f.module_level = true;
+  std::vector<size_t> changed;
+  f.changed = &changed;
   for (const auto& s : program.module.body) {
     // Scripts under `if __name__ == "__main__":` train or run the model; they are not
     // part of the model definition.
@@ -95,7 +93,9 @@ void Interpreter::run_module() {
         s->value->items[0]->kind == ExprKind::Name && s->value->items[0]->name == "__name__")
       continue;
     exec(s, f);
-    globals_ = f.locals;  // functions called by later module-level code see these names
+    // functions that later module-level code calls see the names as they are now
+    for (size_t at : changed) globals_.set(f.locals[at].first, f.locals[at].second);
+    changed.clear();
   }
 }
 
@@ -109,8 +109,7 @@ ValuePtr Interpreter::eval(Expr* e) {
 ValuePtr Interpreter::lookup(const std::string& name, Frame& f, Expr* at) {
   if (auto* v = f.find(name)) return *v;
   if (!f.module_level)
-    for (auto& [k, v] : globals_)
-      if (k == name) return v;
+    if (ValuePtr* v = globals_.find(name)) return *v;
   for (const char* b : kBuiltins)
     if (name == b) return builtin(name);
   if (name == "True") return boolean(true);
@@ -733,6 +732,7 @@ ValuePtr Interpreter::eval(Expr* e, Frame& f) {
     case ExprKind::ListComp: {
       std::vector<ValuePtr> out;
       Frame inner = f;  // comprehension variables do not leak
+      inner.changed = nullptr;
       std::function<void(size_t)> loop = [&](size_t g) {
         if (g == e->generators.size()) {
           out.push_back(eval(e->element.get(), inner));

@@ -81,7 +81,7 @@ class Interpreter {
   void run_module();
   ValuePtr eval(syntax::Expr* e);  // in the module scope
   ValuePtr call(const ValuePtr& callee, Args& args, syntax::Expr* at);
-  const std::vector<std::pair<std::string, ValuePtr>>& globals() const { return globals_; }
+  const Names& globals() const { return globals_; }
   ValuePtr global(const std::string& name) const;
 
   pivot::Program& program;
@@ -117,7 +117,7 @@ class Interpreter {
   void collect_args(const std::vector<syntax::Argument>& in, Args& out, Frame& f);
   ValuePtr fstring(syntax::Expr* e, Frame& f);
 
-  std::vector<std::pair<std::string, ValuePtr>> globals_;
+  Names globals_;
   Frame* current_ = nullptr;  // the running function's frame
   std::vector<syntax::Module> fstring_modules_;  // keeps parsed f-string pieces alive
 };

@@ -1,6 +1,7 @@
 // The static evaluator, driven through the public API: what it resolves shows up as
 // layer attributes and graph nodes in the pivot JSON of `inspect`.
 #include "evaluate/interpreter.h"
+#include "evaluate/names.h"
 
 #include <gtest/gtest.h>
 
@@ -350,6 +351,36 @@ TEST(Evaluate, TensorShapeIsReadableInForward) {
   ASSERT_EQ(pj["graph"].size(), 2u);
   EXPECT_EQ(pj["graph"][0]["op"], "reshape");
   EXPECT_EQ(pj["graph"][0]["attrs"]["shape"], json({-1, 12}));
+}
+
+// Scopes find names through an index once they hold more than a few (a scan per lookup was
+// quadratic): rebinding keeps a name's place, and the order of first binding is kept.
+TEST(Names, RebindInPlaceAndKeepTheOrderPastTheIndexThreshold) {
+  evaluate::Names names;
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(names.set("n" + std::to_string(i), evaluate::integer(i)), size_t(i));
+  EXPECT_EQ(names.set("n3", evaluate::integer(33)), 3u);
+  EXPECT_EQ(names.set("n15", evaluate::integer(55)), 15u);
+  ASSERT_EQ(names.size(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(names[i].first, "n" + std::to_string(i));
+    ASSERT_NE(names.find(names[i].first), nullptr);
+    EXPECT_EQ((*names.find(names[i].first))->i, i == 3 ? 33 : i == 15 ? 55 : i);
+  }
+  EXPECT_EQ(names.find("n20"), nullptr);
+  EXPECT_EQ(names.position("n7"), 7u);
+  EXPECT_EQ(names.position("x"), evaluate::Names::npos);
+}
+
+// A module-level function sees the module's names as they are after each statement (the
+// module copies only the names a statement set into its globals, not all of them).
+TEST(Evaluate, ModuleFunctionsSeeNamesBoundByEarlierStatements) {
+  std::string src = "import torch.nn as nn\n\n\ndef width():\n    return w\n\n\n";
+  for (int i = 0; i < 30; ++i) src += "unused" + std::to_string(i) + " = " + std::to_string(i) + "\n";
+  src += "w = 4\nw = w + 2\nmodel = nn.Sequential(nn.Linear(3, width()), nn.Linear(width(), unused29))\n";
+  json pj = pivot_json(src, opts({"3"}));
+  EXPECT_EQ(attr(pj, "0", "out_features"), 6);
+  EXPECT_EQ(attr(pj, "1", "in_features"), 6);
+  EXPECT_EQ(attr(pj, "1", "out_features"), 29);
 }
 
 }  // namespace

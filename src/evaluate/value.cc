@@ -6,8 +6,7 @@
 namespace nnport::evaluate {
 
 ValuePtr ClassObject::find(const std::string& n) const {
-  for (const auto& [k, v] : members)
-    if (k == n) return v;
+  if (const ValuePtr* v = members.find(n)) return *v;
   for (const auto& b : bases)
     if (b && b->kind == Kind::Class)
       if (auto v = b->cls->find(n)) return v;
@@ -15,19 +14,11 @@ ValuePtr ClassObject::find(const std::string& n) const {
 }
 
 ValuePtr Instance::get(const std::string& n) const {
-  for (const auto& [k, v] : fields)
-    if (k == n) return v;
-  return nullptr;
+  const ValuePtr* v = fields.find(n);
+  return v ? *v : nullptr;
 }
 
-void Instance::set(const std::string& n, ValuePtr v) {
-  for (auto& [k, old] : fields)
-    if (k == n) {
-      old = std::move(v);
-      return;
-    }
-  fields.emplace_back(n, std::move(v));
-}
+void Instance::set(const std::string& n, ValuePtr v) { fields.set(n, std::move(v)); }
 
 namespace {
 ValuePtr make(Kind k) {

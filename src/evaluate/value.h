@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "evaluate/names.h"
 #include "pivot/model.h"
 #include "syntax/ast.h"
 
@@ -45,14 +46,14 @@ struct ClassObject {
   std::string name;
   const syntax::Stmt* def = nullptr;
   std::vector<ValuePtr> bases;
-  std::vector<std::pair<std::string, ValuePtr>> members;
+  Names members;
   bool is_model = false;  // derives from the framework's module/layer base
   ValuePtr find(const std::string& name) const;
 };
 
 struct Instance {
   std::shared_ptr<ClassObject> cls;
-  std::vector<std::pair<std::string, ValuePtr>> fields;
+  Names fields;
   pivot::LayerPtr layer;  // the pivot sub-model node, for model classes
   ValuePtr get(const std::string& name) const;
   void set(const std::string& name, ValuePtr v);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <numeric>
+#include <unordered_set>
 
 #include "catalog/catalog.h"
 
@@ -28,11 +29,11 @@ namespace {
 
 long long norm_axis(long long axis, size_t rank) { return axis < 0 ? axis + (long long)rank : axis; }
 
-const pivot::Attrs& attrs_of(pivot::Model& m, const pivot::Node& n) {
+// A call node's attributes are its layer's: `called`, which the caller looked up (once).
+const pivot::Attrs& attrs_of(const pivot::Node& n, const pivot::Layer* called) {
   if (n.kind == "call") {
-    auto l = m.find(n.module);
-    if (!l) fail(n.loc, "unknown module " + n.module);
-    return l->attrs;
+    if (!called) fail(n.loc, "unknown module " + n.module);
+    return called->attrs;
   }
   return n.attrs;
 }
@@ -69,7 +70,7 @@ void check(long long expected, long long actual, const pivot::Node& n, const std
 }  // namespace
 
 namespace {
-void infer_node_impl(pivot::Model& m, pivot::Node& n);
+void infer_node_impl(pivot::Model& m, pivot::Node& n, const pivot::Layer* called);
 
 // Keras reads the last axis of every tensor as its channels (data_format="channels_last"),
 // whatever produced it: an embedding's output feeding a Conv1D is channel-last too.
@@ -84,15 +85,16 @@ void finish_keras(pivot::Model& m, const pivot::Node& n) {
 }  // namespace
 
 void infer_node(pivot::Model& m, pivot::Node& n) {
-  infer_node_impl(m, n);
+  pivot::LayerPtr called = n.kind == "call" ? m.find(n.module) : nullptr;
+  infer_node_impl(m, n, called.get());
   finish_keras(m, n);
 }
 
 namespace {
-void infer_node_impl(pivot::Model& m, pivot::Node& n) {
+void infer_node_impl(pivot::Model& m, pivot::Node& n, const pivot::Layer* called) {
   const auto* def = catalog::Catalog::get().op(n.op);
   if (!def) fail(n.loc, "no catalog entry for op " + n.op);
-  const pivot::Attrs& a = attrs_of(m, n);
+  const pivot::Attrs& a = attrs_of(n, called);
   auto in = [&](size_t i) -> const pivot::Value& { return m.value(n.inputs.at(i)); };
   auto set = [&](size_t i, Shape s) {
     if (i < n.outputs.size()) m.value(n.outputs[i]).shape = std::move(s);
@@ -379,12 +381,14 @@ void infer_node_impl(pivot::Model& m, pivot::Node& n) {
 }  // namespace
 
 void infer_shapes(pivot::Model& m) {
-  std::map<std::string, bool> seen;
+  // Each layer's first call records its shapes. A path names one layer, so the layers seen
+  // stand for the paths seen; and each node's layer is looked up once.
+  std::unordered_set<const pivot::Layer*> seen;
   for (auto& n : m.nodes) {
-    infer_node(m, n);
-    if (n.kind == "call" && !seen[n.module]) {
-      seen[n.module] = true;
-      auto l = m.find(n.module);
+    pivot::LayerPtr l = n.kind == "call" ? m.find(n.module) : nullptr;
+    infer_node_impl(m, n, l.get());
+    finish_keras(m, n);
+    if (l && seen.insert(l.get()).second) {
       if (!n.inputs.empty()) l->input_shape = m.value(n.inputs[0]).shape;
       if (!n.outputs.empty()) l->output_shape = m.value(n.outputs[0]).shape;
       // Fill the attributes a target may need that the source did not state.

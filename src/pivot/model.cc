@@ -114,25 +114,48 @@ int Model::new_value(Shape shape, std::string name) {
   return v.id;
 }
 
+namespace {
+
+// Adds l and its descendants in pre-order; a path seen before keeps its first layer.
+void index_layers(const LayerPtr& l, std::unordered_map<std::string, LayerPtr>& out) {
+  if (!l) return;
+  out.emplace(l->path, l);
+  for (const auto& [n, c] : l->children) index_layers(c, out);
+}
+
+}  // namespace
+
 LayerPtr Model::find(const std::string& path) const {
-  std::function<LayerPtr(const LayerPtr&)> walk = [&](const LayerPtr& l) -> LayerPtr {
-    if (!l) return nullptr;
-    if (l->path == path) return l;
-    for (const auto& [n, c] : l->children)
-      if (auto r = walk(c)) return r;
-    return nullptr;
+  // The frontends look a layer up for every call they record, and verify, the passes and
+  // the backends for every graph node: walking the module tree each time made conversion
+  // quadratic in the model's size. The index maps each path to its first layer in
+  // pre-order, as the walk did, and follows the tree as it grows: a new root gets a new
+  // index; children appended to the root since (functional code adds its layers one call
+  // at a time) are added on a miss; any other miss, or a layer whose path changed since,
+  // rebuilds it.
+  if (!root) return nullptr;
+  PathIndex& index = path_index;
+  auto lookup = [&]() -> LayerPtr {
+    auto it = index.layers.find(path);
+    return it != index.layers.end() && it->second->path == path ? it->second : nullptr;
   };
-  return walk(root);
+  if (index.root == root && index.root_children <= root->children.size()) {
+    if (auto l = lookup()) return l;
+    if (!index.layers.count(path) && index.root_children < root->children.size()) {
+      for (size_t i = index.root_children; i < root->children.size(); ++i)
+        index_layers(root->children[i].second, index.layers);
+      index.root_children = root->children.size();
+      if (auto l = lookup()) return l;
+    }
+  }
+  index.layers.clear();
+  index_layers(root, index.layers);
+  index.root = root;
+  index.root_children = root->children.size();
+  return lookup();
 }
 
 void verify(const Model& m) {
-  std::set<std::string> paths;
-  std::function<void(const LayerPtr&)> walk = [&](const LayerPtr& l) {
-    if (!l) return;
-    paths.insert(l->path);  // a layer registered twice (shared) keeps its first path
-    for (const auto& [n, c] : l->children) walk(c);
-  };
-  walk(m.root);
   std::vector<bool> defined(m.values.size(), false);
   for (const auto& in : m.inputs) {
     if (in.value < 0 || in.value >= (int)m.values.size())

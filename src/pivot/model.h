@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -140,7 +141,17 @@ struct Model {
   Value& value(int id) { return values.at(id); }
   const Value& value(int id) const { return values.at(id); }
   int new_value(Shape shape = {}, std::string name = "");
+  // The first layer with this path in a pre-order walk of the module tree, or null.
   LayerPtr find(const std::string& path) const;
+
+  // find()'s index of the module tree (model.cc says when it is refreshed); not part of
+  // the model's value.
+  struct PathIndex {
+    LayerPtr root;             // the root it indexes
+    size_t root_children = 0;  // how many of root's children are indexed
+    std::unordered_map<std::string, LayerPtr> layers;
+  };
+  mutable PathIndex path_index;
 };
 
 // Checks the model's invariants (unique paths, value ids in range, every value

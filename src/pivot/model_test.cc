@@ -201,5 +201,52 @@ TEST(ToText, ListsModulesAndGraph) {
   EXPECT_NE(t.find("  return %2\n"), std::string::npos) << t;
 }
 
+// Model::find answers from an index (a walk of the module tree per call made every pass
+// quadratic): the walk's answers, the first layer of a path in pre-order, while the tree
+// grows and paths change as the frontends build it.
+LayerPtr layer(const std::string& op, const std::string& path) {
+  auto l = std::make_shared<Layer>();
+  l->op = op;
+  l->path = path;
+  return l;
+}
+
+TEST(ModelFind, FirstLayerOfAPathInPreOrderOrNull) {
+  Model m;
+  EXPECT_EQ(m.find(""), nullptr);  // no tree
+  m.root = layer("submodel", "");
+  auto block = layer("sequential", "block");
+  auto a = layer("linear", "block.0"), twin = layer("relu", "block.0");
+  block->children = {{"0", a}};
+  m.root->children = {{"block", block}, {"twin", twin}};
+  EXPECT_EQ(m.find(""), m.root);
+  EXPECT_EQ(m.find("block"), block);
+  EXPECT_EQ(m.find("block.0"), a);  // before `twin`, which has the same path
+  EXPECT_EQ(m.find("missing"), nullptr);
+  EXPECT_EQ(m.find("block"), block);  // answers stay the same
+}
+
+TEST(ModelFind, FollowsATreeThatGrowsAndPathsThatChange) {
+  Model m;
+  m.root = layer("functional", "");
+  for (int i = 0; i < 50; ++i) {  // functional code: a layer hung off the root, then looked up
+    auto l = layer("linear", "dense_" + std::to_string(i));
+    m.root->children.emplace_back(l->path, l);
+    EXPECT_EQ(m.find(l->path), l);
+  }
+  auto deep = layer("relu", "inner");
+  m.root->children[3].second->children.emplace_back("inner", deep);  // not at the root's end
+  EXPECT_EQ(m.find("inner"), deep);
+  deep->path = "renamed";
+  EXPECT_EQ(m.find("inner"), nullptr);
+  EXPECT_EQ(m.find("renamed"), deep);
+  Model other;  // a new root is a new tree
+  other.root = layer("sequential", "");
+  other.root->children = {{"0", layer("linear", "0")}};
+  m.root = other.root;
+  EXPECT_EQ(m.find("dense_7"), nullptr);
+  EXPECT_EQ(m.find("0"), other.root->children[0].second);
+}
+
 }  // namespace
 }  // namespace nnport::pivot

@@ -169,6 +169,13 @@ struct Module {
   std::vector<std::string> trailing_comments;  // comments after the last statement
 };
 
+// New nodes (empty, or copies): from the arena of the innermost NodeArenaScope alive on this
+// thread (arena.h), else from the heap like std::make_shared.
+ExprPtr new_expr();
+ExprPtr new_expr(const Expr& copy);
+StmtPtr new_stmt();
+StmtPtr new_stmt(const Stmt& copy);
+
 // Calls `f` on `e` and on every expression inside it, outermost first (comprehension
 // targets and lambda parameters excepted: they bind names, they read none).
 void walk_exprs(const ExprPtr& e, const std::function<void(const ExprPtr&)>& f);

@@ -13,6 +13,9 @@
 
 #include <tree_sitter/api.h>
 
+#include "syntax/arena.h"
+#include "syntax/tree_children.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -21,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -92,11 +96,14 @@ class Lifter {
  private:
   std::string_view src_;
   std::string file_;
+  std::shared_ptr<NodeArena> arena_ = std::make_shared<NodeArena>();  // the nodes' memory (arena.h)
   std::vector<Cmt> cmts_;
   std::vector<StmtInfo> infos_;  // every statement, pre-order
   StmtPtr last_elif_;
 
   // ---- basic helpers -------------------------------------------------------
+  ExprPtr new_expr() const { return std::allocate_shared<Expr>(ArenaAllocator<Expr>(arena_)); }
+  StmtPtr new_stmt() const { return std::allocate_shared<Stmt>(ArenaAllocator<Stmt>(arena_)); }
   Location loc(TSNode n) const {
     Location l;
     l.file = file_;
@@ -114,7 +121,16 @@ class Lifter {
     fail(loc(n), "unsupported Python construct: " + what, kUnsupportedHint);
   }
   static TSNode field(TSNode n, const char* name) {
-    return ts_node_child_by_field_name(n, name, static_cast<uint32_t>(std::strlen(name)));
+    // field ids by name, once (tree-sitter compares the name with every field's)
+    static const std::unordered_map<std::string_view, TSFieldId> kIds = [] {  // views of the grammar's names
+      std::unordered_map<std::string_view, TSFieldId> ids;
+      const TSLanguage* python = tree_sitter_python();
+      for (TSFieldId id = 1; id <= ts_language_field_count(python); ++id)
+        ids.emplace(ts_language_field_name_for_id(python, id), id);
+      return ids;
+    }();
+    auto it = kIds.find(name);
+    return it == kIds.end() ? TSNode{} : ts_node_child_by_field_id(n, it->second);
   }
   static bool has(TSNode n) { return !ts_node_is_null(n); }
 
@@ -128,17 +144,15 @@ class Lifter {
       }
       // Keep looking inside: a MISSING node can sit inside an ERROR, earlier or not.
     }
-    uint32_t count = ts_node_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) find_first_error(ts_node_child(n, i), best, found);
+    for (auto [c, field_name] : tree_children(n)) find_first_error(c, best, found);
   }
 
   void leaves(TSNode n, std::vector<TSNode>& out) const {
-    uint32_t count = ts_node_child_count(n);
-    if (count == 0) {
+    if (ts_node_child_count(n) == 0) {
       out.push_back(n);
       return;
     }
-    for (uint32_t i = 0; i < count; ++i) leaves(ts_node_child(n, i), out);
+    for (auto [c, field_name] : tree_children(n)) leaves(c, out);
   }
 
   void check_errors(TSNode root) const {
@@ -177,26 +191,44 @@ class Lifter {
   }
 
   // ---- comments ------------------------------------------------------------
-  void collect_comments(TSNode n) {
-    if (type_of(n) == "comment") {
-      Cmt c;
-      c.begin = ts_node_start_byte(n);
-      c.end = ts_node_end_byte(n);
-      c.line = static_cast<int>(ts_node_start_point(n).row);
-      unsigned b = c.begin;
-      while (b > 0 && (src_[b - 1] == ' ' || src_[b - 1] == '\t' || src_[b - 1] == '\f')) --b;
-      c.own_line = b == 0 || src_[b - 1] == '\n' || src_[b - 1] == '\r';
-      cmts_.push_back(c);
-      return;
+  void collect_comments(TSNode root) {
+    // A pre-order walk with a cursor (see tree_children.h) that enters only the nodes
+    // around a '#': a comment starts with one, so the others hold none (a walk of every
+    // node costs a good part of the parse; asking for each child by index was quadratic).
+    std::vector<unsigned> hashes;
+    for (size_t i = src_.find('#'); i != std::string_view::npos; i = src_.find('#', i + 1))
+      hashes.push_back(static_cast<unsigned>(i));
+    auto holds_hash = [&](TSNode n) {
+      auto it = std::lower_bound(hashes.begin(), hashes.end(), ts_node_start_byte(n));
+      return it != hashes.end() && *it < ts_node_end_byte(n);
+    };
+    TSTreeCursor cursor = ts_tree_cursor_new(root);
+    for (bool more = holds_hash(root); more;) {
+      TSNode n = ts_tree_cursor_current_node(&cursor);
+      if (holds_hash(n)) {
+        if (type_of(n) == "comment") collect_comment(n);
+        else if (ts_tree_cursor_goto_first_child(&cursor)) continue;
+      }
+      while (more && !ts_tree_cursor_goto_next_sibling(&cursor)) more = ts_tree_cursor_goto_parent(&cursor);
     }
-    uint32_t count = ts_node_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) collect_comments(ts_node_child(n, i));
+    ts_tree_cursor_delete(&cursor);
+  }
+  void collect_comment(TSNode n) {
+    Cmt c;
+    c.begin = ts_node_start_byte(n);
+    c.end = ts_node_end_byte(n);
+    c.line = static_cast<int>(ts_node_start_point(n).row);
+    unsigned b = c.begin;
+    while (b > 0 && (src_[b - 1] == ' ' || src_[b - 1] == '\t' || src_[b - 1] == '\f')) --b;
+    c.own_line = b == 0 || src_[b - 1] == '\n' || src_[b - 1] == '\r';
+    cmts_.push_back(c);
+  }
+  std::vector<Cmt>::iterator comments_from(unsigned begin) {  // the first comment at or after `begin`
+    return std::lower_bound(cmts_.begin(), cmts_.end(), begin, [](const Cmt& c, unsigned b) { return c.begin < b; });
   }
   Cmt* comment_at(unsigned begin) {
-    auto it = std::lower_bound(cmts_.begin(), cmts_.end(), begin,
-                               [](const Cmt& c, unsigned b) { return c.begin < b; });
-    if (it != cmts_.end() && it->begin == begin) return &*it;
-    return nullptr;
+    auto it = comments_from(begin);
+    return it != cmts_.end() && it->begin == begin ? &*it : nullptr;
   }
   std::string comment_text(const Cmt& c) const {
     std::string s(src_.substr(c.begin, c.end - c.begin));
@@ -206,16 +238,15 @@ class Lifter {
 
   // Element lists: walks a bracketed node's children, lifting elements with `lift`
   // and attaching the comments among them. Returns whether the list ends with a comma.
-  bool elements(TSNode container, const std::function<bool(TSNode)>& lift_one,
-                const std::function<Expr*()>& last_elem) {
-    uint32_t count = ts_node_child_count(container);
+  // (Templates, not std::function: this runs for every bracketed list of the file.)
+  template <class LiftOne, class LastElem>
+  bool elements(TSNode container, const LiftOne& lift_one, const LastElem& last_elem) {
     std::string pending;  // own-line comments waiting for the next element
     std::string open_comment;
     bool last_was_comma = false;
     int last_elem_line = -1;
     Expr* prev = nullptr;
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_child(container, i);
+    for (auto [c, field_name] : tree_children(container)) {
       std::string_view ty = type_of(c);
       if (ty == "comment") {
         Cmt* cm = comment_at(ts_node_start_byte(c));
@@ -275,7 +306,7 @@ class Lifter {
 
   // ---- expressions ---------------------------------------------------------
   ExprPtr make(ExprKind k, TSNode n) const {
-    auto e = std::make_shared<Expr>();
+    auto e = new_expr();
     e->kind = k;
     e->loc = loc(n);
     return e;
@@ -341,11 +372,8 @@ class Lifter {
     }
     if (ty == "comparison_operator") {
       auto e = make(ExprKind::Compare, n);
-      uint32_t count = ts_node_child_count(n);
-      for (uint32_t i = 0; i < count; ++i) {
-        TSNode c = ts_node_child(n, i);
-        const char* f = ts_node_field_name_for_child(n, i);
-        if (f && std::strcmp(f, "operators") == 0) {
+      for (auto [c, field_name] : tree_children(n)) {
+        if (field_name && std::strcmp(field_name, "operators") == 0) {
           e->ops.push_back(std::string(type_of(c)));
         } else if (ts_node_is_named(c) && type_of(c) != "comment") {
           e->items.push_back(lift_expr(c));
@@ -355,9 +383,7 @@ class Lifter {
     }
     if (ty == "conditional_expression") {
       auto e = make(ExprKind::IfExp, n);
-      uint32_t count = ts_node_named_child_count(n);
-      for (uint32_t i = 0; i < count; ++i) {
-        TSNode c = ts_node_named_child(n, i);
+      for (TSNode c : tree_named_children(n)) {
         if (type_of(c) == "comment") continue;
         e->items.push_back(lift_expr(c));
       }
@@ -367,9 +393,7 @@ class Lifter {
     if (ty == "parenthesized_expression") {
       TSNode inner{};
       bool found = false;
-      uint32_t count = ts_node_named_child_count(n);
-      for (uint32_t i = 0; i < count; ++i) {
-        TSNode c = ts_node_named_child(n, i);
+      for (TSNode c : tree_named_children(n)) {
         if (type_of(c) == "comment") continue;  // left to the statement
         inner = c;
         found = true;
@@ -404,9 +428,7 @@ class Lifter {
       e->object = lift_expr(first_named(n));
       std::vector<ExprPtr> params;
       bool comma = false;
-      uint32_t count = ts_node_named_child_count(n);
-      for (uint32_t i = 0; i < count; ++i) {
-        TSNode c = ts_node_named_child(n, i);
+      for (TSNode c : tree_named_children(n)) {
         if (type_of(c) != "type_parameter") continue;
         uint32_t cc = ts_node_child_count(c);
         for (uint32_t k = 0; k < cc; ++k) {
@@ -488,9 +510,7 @@ class Lifter {
   }
 
   TSNode first_named(TSNode n) const {
-    uint32_t count = ts_node_named_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_named_child(n, i);
+    for (TSNode c : tree_named_children(n)) {
       if (type_of(c) != "comment") return c;
     }
     return n;
@@ -653,10 +673,8 @@ class Lifter {
 
   ExprPtr lift_concatenated(TSNode n) {
     auto e = make(ExprKind::String, n);
-    uint32_t count = ts_node_named_child_count(n);
     bool any_f = false;
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_named_child(n, i);
+    for (TSNode c : tree_named_children(n)) {
       if (type_of(c) == "comment") continue;  // left to the statement
       ExprPtr part = lift_string(c);
       any_f = any_f || part->is_fstring;
@@ -678,17 +696,14 @@ class Lifter {
     e->object = lift_expr(field(n, "value"));
     std::vector<ExprPtr> subs;
     bool trailing_comma = false;
-    uint32_t count = ts_node_child_count(n);
     bool in_brackets = false;
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_child(n, i);
+    for (auto [c, field_name] : tree_children(n)) {
       std::string_view ty = type_of(c);
       if (ty == "[") { in_brackets = true; continue; }
       if (!in_brackets) continue;
       if (ty == "]") break;
       if (ty == ",") { trailing_comma = true; continue; }
-      const char* f = ts_node_field_name_for_child(n, i);
-      if (f && std::strcmp(f, "subscript") == 0) {
+      if (field_name && std::strcmp(field_name, "subscript") == 0) {
         subs.push_back(lift_expr(c));
         trailing_comma = false;
       }
@@ -696,7 +711,7 @@ class Lifter {
     if (subs.size() == 1 && !trailing_comma) {
       e->items.push_back(subs[0]);
     } else {
-      auto t = std::make_shared<Expr>();
+      auto t = new_expr();
       t->kind = ExprKind::Tuple;
       t->loc = subs.empty() ? e->loc : subs.front()->loc;
       if (!subs.empty()) t->loc.end = subs.back()->loc.end;
@@ -711,9 +726,7 @@ class Lifter {
     auto e = make(ExprKind::Slice, n);
     e->items.assign(3, nullptr);
     int part = 0;
-    uint32_t count = ts_node_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_child(n, i);
+    for (auto [c, field_name] : tree_children(n)) {
       std::string_view ty = type_of(c);
       if (ty == ":") {
         ++part;
@@ -801,9 +814,7 @@ class Lifter {
   ExprPtr lift_listcomp(TSNode n) {
     auto e = make(ExprKind::ListComp, n);
     e->element = lift_expr(field(n, "body"));
-    uint32_t count = ts_node_named_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_named_child(n, i);
+    for (TSNode c : tree_named_children(n)) {
       std::string_view ty = type_of(c);
       if (ty == "for_in_clause") {
         if (ts_node_child_count(c) > 0 && type_of(ts_node_child(c, 0)) == "async")
@@ -812,11 +823,8 @@ class Lifter {
         g.target = lift_expr(field(c, "left"));
         // `for x in a, b` gives several right fields: a tuple.
         std::vector<ExprPtr> rights;
-        uint32_t cc = ts_node_child_count(c);
-        for (uint32_t k = 0; k < cc; ++k) {
-          const char* f = ts_node_field_name_for_child(c, k);
-          if (f && std::strcmp(f, "right") == 0) rights.push_back(lift_expr(ts_node_child(c, k)));
-        }
+        for (auto [k, field_name] : tree_children(c))
+          if (field_name && std::strcmp(field_name, "right") == 0) rights.push_back(lift_expr(k));
         if (rights.size() == 1) {
           g.iter = rights[0];
         } else {
@@ -871,7 +879,7 @@ class Lifter {
             unsupported(c, "parameter " + std::string(ty));
           }
           out.push_back(std::move(p));
-          holders.push_back(std::make_shared<Expr>());
+          holders.push_back(new_expr());
           return true;
         },
         [&]() { return holders.back().get(); });
@@ -899,9 +907,7 @@ class Lifter {
   // ---- statements ----------------------------------------------------------
   std::vector<StmtPtr> lift_block(TSNode block) {
     std::vector<StmtPtr> out;
-    uint32_t count = ts_node_named_child_count(block);
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_named_child(block, i);
+    for (TSNode c : tree_named_children(block)) {
       if (type_of(c) == "comment") continue;
       out.push_back(lift_stmt(c));
     }
@@ -909,7 +915,7 @@ class Lifter {
   }
 
   StmtPtr make_stmt(StmtKind k, TSNode n) {
-    auto s = std::make_shared<Stmt>();
+    auto s = new_stmt();
     s->kind = k;
     s->loc = loc(n);
     return s;
@@ -931,9 +937,7 @@ class Lifter {
   unsigned colon_before(TSNode n, TSNode body) const {
     unsigned body_start = ts_node_start_byte(body);
     unsigned best = ts_node_start_byte(n);
-    uint32_t count = ts_node_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_child(n, i);
+    for (auto [c, field_name] : tree_children(n)) {
       if (ts_node_start_byte(c) >= body_start) break;
       if (type_of(c) == ":") best = ts_node_end_byte(c);
     }
@@ -1021,10 +1025,8 @@ class Lifter {
     if (ty == "assert_statement") {
       auto s = make_stmt(StmtKind::Assert, n);
       note(s, n, ts_node_end_byte(n), true);
-      uint32_t count = ts_node_named_child_count(n);
       int k = 0;
-      for (uint32_t i = 0; i < count; ++i) {
-        TSNode c = ts_node_named_child(n, i);
+      for (TSNode c : tree_named_children(n)) {
         if (type_of(c) == "comment") continue;
         if (k++ == 0) s->value = lift_expr(c);
         else s->targets.push_back(lift_expr(c));
@@ -1039,15 +1041,13 @@ class Lifter {
       TSNode clause = first_named(n);
       s->text = text(clause);
       bool has_comment = false;
-      for (auto& c : cmts_)
-        if (c.begin >= ts_node_start_byte(clause) && c.end <= ts_node_end_byte(clause)) c.used = has_comment = true;
+      for (auto c = comments_from(ts_node_start_byte(clause)); c != cmts_.end() && c->end <= ts_node_end_byte(clause); ++c)
+        c->used = has_comment = true;
       // The items are lifted too when they are in the subset (targets = context
       // expressions, names[i].second = the `as` target's text); else only `text` is kept.
       if (!has_comment) {
         try {
-          uint32_t count = ts_node_named_child_count(clause);
-          for (uint32_t i = 0; i < count; ++i) {
-            TSNode item = ts_node_named_child(clause, i);
+          for (TSNode item : tree_named_children(clause)) {
             if (type_of(item) != "with_item") continue;
             TSNode v = field(item, "value");
             if (type_of(v) == "as_pattern") {
@@ -1092,12 +1092,10 @@ class Lifter {
     s->text = text(n);
     TSNode first_block = field(n, "body");
     note(s, n, colon_before(n, first_block), false);
-    uint32_t count = ts_node_named_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_named_child(n, i);
+    for (TSNode c : tree_named_children(n)) {
       std::string_view ty = type_of(c);
       if (ty == "comment") continue;
-      auto clause = std::make_shared<Stmt>();
+      auto clause = new_stmt();
       clause->kind = StmtKind::Other;
       if (ty == "block") {
         clause->loc = s->loc;
@@ -1167,11 +1165,8 @@ class Lifter {
     s->body = lift_block(body);
     // alternatives: elif_clause* else_clause?
     std::vector<TSNode> alts;
-    uint32_t count = ts_node_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) {
-      const char* f = ts_node_field_name_for_child(n, i);
-      if (f && std::strcmp(f, "alternative") == 0) alts.push_back(ts_node_child(n, i));
-    }
+    for (auto [c, field_name] : tree_children(n))
+      if (field_name && std::strcmp(field_name, "alternative") == 0) alts.push_back(c);
     Stmt* cur = s.get();
     for (TSNode a : alts) {
       if (type_of(a) == "elif_clause") {
@@ -1210,9 +1205,7 @@ class Lifter {
       if (!cm->own_line && !decorators.empty()) append_trailing(*decorators.back(), t);
       else pending += t + "\n";
     };
-    uint32_t count = ts_node_named_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_named_child(n, i);
+    for (TSNode c : tree_named_children(n)) {
       if (type_of(c) == "comment") {
         take(c);
       } else if (type_of(c) == "decorator") {
@@ -1274,15 +1267,12 @@ class Lifter {
   }
 
   void lift_import_names(TSNode n, const StmtPtr& s) {
-    uint32_t count = ts_node_child_count(n);
     bool comma = false;
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_child(n, i);
+    for (auto [c, field_name] : tree_children(n)) {
       std::string_view ty = type_of(c);
       if (ty == ",") { comma = true; continue; }
       if (ty == "wildcard_import") { s->names.push_back({"*", ""}); continue; }
-      const char* f = ts_node_field_name_for_child(n, i);
-      if (!f || std::strcmp(f, "name") != 0) continue;
+      if (!field_name || std::strcmp(field_name, "name") != 0) continue;
       comma = false;
       if (ty == "aliased_import") s->names.push_back({text(field(c, "name")), text(field(c, "alias"))});
       else s->names.push_back({text(c), ""});
@@ -1292,9 +1282,7 @@ class Lifter {
 
   StmtPtr lift_expression_statement(TSNode n) {
     std::vector<TSNode> kids;
-    uint32_t count = ts_node_named_child_count(n);
-    for (uint32_t i = 0; i < count; ++i) {
-      TSNode c = ts_node_named_child(n, i);
+    for (TSNode c : tree_named_children(n)) {
       if (type_of(c) != "comment") kids.push_back(c);
     }
     if (kids.size() == 1) {

@@ -1,8 +1,14 @@
 #include "syntax/parse.h"
 
 #include <gtest/gtest.h>
+#include <tree_sitter/api.h>
 
 #include <string>
+#include <vector>
+
+#include "syntax/tree_children.h"
+
+extern "C" const TSLanguage* tree_sitter_python(void);
 
 namespace nnport::syntax {
 namespace {
@@ -293,6 +299,57 @@ TEST(ParseTest, RaiseFromAndWithItems) {
 TEST(ParseTest, ParseOnlyCountsNodes) {
   EXPECT_GT(parse_only("x = foo(1, 2)\n"), 5u);
   EXPECT_GT(parse_only("def f():\n    return [i for i in range(3)]\n"), 10u);
+}
+
+// tree_children.h walks a node's children with a cursor (asking for child i walks from the
+// first one each time): it must list what ts_node_child / ts_node_named_child and
+// ts_node_field_name_for_child give, for nodes with few children and with many.
+void expect_same_children(TSNode n, int& checked) {
+  std::vector<TreeChild> all = tree_children(n);
+  ASSERT_EQ(all.size(), ts_node_child_count(n));
+  for (uint32_t i = 0; i < all.size(); ++i) {
+    EXPECT_TRUE(ts_node_eq(all[i].node, ts_node_child(n, i)));
+    const char* field = ts_node_field_name_for_child(n, i);
+    EXPECT_EQ(std::string(all[i].field ? all[i].field : "-"), std::string(field ? field : "-"));
+  }
+  std::vector<TSNode> named = tree_named_children(n);
+  ASSERT_EQ(named.size(), ts_node_named_child_count(n));
+  for (uint32_t i = 0; i < named.size(); ++i) EXPECT_TRUE(ts_node_eq(named[i], ts_node_named_child(n, i)));
+  ++checked;
+  for (const auto& c : all) expect_same_children(c.node, checked);
+}
+
+TEST(ParseTest, TreeChildrenListWhatTheIndexedCallsGive) {
+  std::string src = "import torch.nn as nn  # models\n\nlayers = [\n";
+  for (int i = 0; i < 40; ++i) src += "    nn.Linear(" + std::to_string(i + 1) + ", 4, bias=x[1:2]),  # layer " + std::to_string(i) + "\n";
+  src += "]\nif a < b <= c and not d:\n    y = {'k': [f(*u, **v) for u in w if u]}\nelse:\n    pass\n";
+  for (int i = 0; i < 30; ++i) src += "s" + std::to_string(i) + " = t[" + std::to_string(i) + ", ...]  # s\n";
+  TSParser* parser = ts_parser_new();
+  ASSERT_TRUE(ts_parser_set_language(parser, tree_sitter_python()));
+  TSTree* tree = ts_parser_parse_string(parser, nullptr, src.data(), static_cast<uint32_t>(src.size()));
+  int checked = 0;
+  expect_same_children(ts_tree_root_node(tree), checked);
+  EXPECT_GT(checked, 1000);
+  ts_tree_delete(tree);
+  ts_parser_delete(parser);
+}
+
+// Comments are collected by a walk that enters only the nodes around a '#': each one still
+// lands on its element or statement, and a '#' in a string is no comment.
+TEST(ParseTest, CommentsOfALongListAndOfManyStatements) {
+  std::string src = "import torch.nn as nn\n\nmodel = nn.Sequential(\n";
+  for (int i = 0; i < 30; ++i) src += "    nn.ReLU(),  # act " + std::to_string(i) + "\n";
+  src += ")\n";
+  for (int i = 0; i < 30; ++i) src += "name" + std::to_string(i) + " = '#not a comment'  # c" + std::to_string(i) + "\n";
+  Module m = parse(src);
+  ASSERT_EQ(m.body.size(), 32u);
+  const Expr& call = value_of(m, 1);
+  ASSERT_EQ(call.args.size(), 30u);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(call.args[i].value->comment, "# act " + std::to_string(i));
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(m.body[2 + i]->trailing_comment, "# c" + std::to_string(i));
+    EXPECT_EQ(m.body[2 + i]->value->text, "#not a comment");
+  }
 }
 
 }  // namespace

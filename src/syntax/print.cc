@@ -3766,7 +3766,7 @@ std::string print_expr(const Expr& expr) {
 
 namespace {
 ExprPtr node(ExprKind k) {
-  auto e = std::make_shared<Expr>();
+  auto e = new_expr();
   e->kind = k;
   return e;
 }
@@ -3869,20 +3869,20 @@ Argument kw(std::string name, ExprPtr value) {
   return a;
 }
 StmtPtr assign(ExprPtr target, ExprPtr value) {
-  auto s = std::make_shared<Stmt>();
+  auto s = new_stmt();
   s->kind = StmtKind::Assign;
   s->targets = {std::move(target)};
   s->value = std::move(value);
   return s;
 }
 StmtPtr expr_stmt(ExprPtr value) {
-  auto s = std::make_shared<Stmt>();
+  auto s = new_stmt();
   s->kind = StmtKind::Expr;
   s->value = std::move(value);
   return s;
 }
 StmtPtr return_stmt(ExprPtr value) {
-  auto s = std::make_shared<Stmt>();
+  auto s = new_stmt();
   s->kind = StmtKind::Return;
   s->value = std::move(value);
   return s;
@@ -3890,7 +3890,7 @@ StmtPtr return_stmt(ExprPtr value) {
 
 ExprPtr clone(const ExprPtr& e) {
   if (!e) return nullptr;
-  auto c = std::make_shared<Expr>(*e);
+  auto c = new_expr(*e);
   if (e->object) c->object = clone(e->object);
   for (auto& x : c->items) x = clone(x);
   for (auto& x : c->values) x = clone(x);
@@ -3915,7 +3915,7 @@ ExprPtr clone(const ExprPtr& e) {
 
 StmtPtr clone(const StmtPtr& s) {
   if (!s) return nullptr;
-  auto c = std::make_shared<Stmt>(*s);
+  auto c = new_stmt(*s);
   for (auto& x : c->targets) x = clone(x);
   c->value = clone(s->value);
   c->annotation = clone(s->annotation);

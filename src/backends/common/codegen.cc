@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <mutex>
 
 #include <fmt/format.h>
 
+#include "syntax/parse.h"
 #include "syntax/print.h"
 
 namespace nnport::backends {
@@ -38,8 +40,12 @@ bool is_literal(const ExprPtr& e) {
 }
 
 void collect_names(const ExprPtr& e, std::set<std::string>& out) {
+  for_each_name(e, [&](const std::string& n) { out.insert(n); });
+}
+
+void for_each_name(const ExprPtr& e, const std::function<void(const std::string&)>& f) {
   syntax::walk_exprs(e, [&](const ExprPtr& x) {
-    if (x->kind == ExprKind::Name) out.insert(x->name);
+    if (x->kind == ExprKind::Name) f(x->name);
   });
 }
 
@@ -84,7 +90,7 @@ ExprPtr literal(const Attr& a) {
 }
 
 StmtPtr comment_stmt(const std::string& text) {
-  auto s = std::make_shared<Stmt>();
+  auto s = syntax::new_stmt();
   s->kind = StmtKind::Other;
   s->text = text;
   return s;
@@ -133,7 +139,7 @@ std::vector<StmtPtr> commented_out(const Stmt& s, const std::string& source_text
   return out;
 }
 
-bool reached(const Stmt& s, const pivot::Program& program, const std::map<const syntax::Expr*, int>& site_of) {
+bool reached(const Stmt& s, const pivot::Program& program, const SiteIndex& site_of) {
   bool hit = false;
   std::function<void(const ExprPtr&)> visit = [&](const ExprPtr& e) {
     if (!e || hit) return;
@@ -156,11 +162,108 @@ bool reached(const Stmt& s, const pivot::Program& program, const std::map<const 
   return hit;
 }
 
+void move_children_paths(std::map<std::string, std::string>& paths) {
+  // Only the dotted prefixes of a key can move it, so each entry looks those up instead of
+  // every moved path visiting every entry (quadratic when a permute goes in first and
+  // moves all the layers of a long Sequential). The moves read the paths as they were.
+  const std::map<std::string, std::string> before = paths;
+  for (auto& [key, value] : paths)
+    for (size_t dot = key.find('.'); dot != std::string::npos; dot = key.find('.', dot + 1)) {
+      auto moved = before.find(key.substr(0, dot));
+      if (moved == before.end() || moved->first == moved->second) continue;
+      const std::string& from = moved->first;
+      if (value.size() > from.size() && value.compare(0, from.size(), from) == 0 && value[from.size()] == '.')
+        value = moved->second + value.substr(from.size());
+    }
+}
+
+namespace {
+
+struct MentionScan {
+  const std::string& name;
+  Mention found = Mention::No;
+
+  void text(const std::string& t) {
+    if (found == Mention::No && t.find(name) != std::string::npos) found = Mention::Maybe;
+  }
+  void expr(const syntax::ExprPtr& e) {
+    if (!e || found == Mention::Yes) return;
+    if (e->kind == ExprKind::Attribute && e->object && e->object->kind == ExprKind::Name &&
+        e->object->name == name && !e->object->parenthesized) {
+      found = Mention::Yes;  // printed `name.attribute`
+      return;
+    }
+    for (const std::string* t : {&e->name, &e->text, &e->comment}) text(*t);
+    for (const auto& o : e->ops) text(o);
+    for (const auto& x : {e->object, e->element}) expr(x);
+    for (const auto* xs : {&e->items, &e->values})
+      for (const auto& x : *xs) expr(x);
+    for (const auto& a : e->args) {
+      text(a.name);
+      expr(a.value);
+    }
+    for (const auto& g : e->generators) {
+      expr(g.target);
+      expr(g.iter);
+      for (const auto& x : g.ifs) expr(x);
+    }
+    params(e->params);
+  }
+  void params(const std::vector<syntax::Parameter>& ps) {
+    for (const auto& p : ps) {
+      text(p.name);
+      expr(p.default_value);
+      expr(p.annotation);
+    }
+  }
+  void stmt(const Stmt& s) {
+    if (found == Mention::Yes) return;
+    for (const std::string* t : {&s.trailing_comment, &s.op, &s.name, &s.module, &s.text, &s.docstring_marker,
+                                 &s.else_trailing_comment})
+      text(*t);
+    for (const auto* cs : {&s.leading_comments, &s.else_leading_comments})
+      for (const auto& c : *cs) text(c);
+    for (const auto& [n, as] : s.names) {
+      text(n);
+      text(as);
+    }
+    for (const auto& x : {s.value, s.annotation, s.returns}) expr(x);
+    for (const auto* xs : {&s.targets, &s.decorators})
+      for (const auto& x : *xs) expr(x);
+    for (const auto& b : s.bases) {
+      text(b.name);
+      expr(b.value);
+    }
+    params(s.params);
+    for (const auto* block : {&s.body, &s.orelse})
+      for (const auto& x : *block) stmt(*x);
+  }
+};
+
+}  // namespace
+
+Mention mentions_module(const Stmt& s, const std::string& name) {
+  MentionScan scan{name};
+  scan.stmt(s);
+  return scan.found;
+}
+
+std::vector<StmtPtr> helper_statements_of(const std::string& source) {
+  static std::mutex mutex;
+  static std::map<std::string, syntax::Module> parsed;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = parsed.find(source);
+  if (it == parsed.end()) it = parsed.emplace(source, syntax::parse_module(source, "<nnport helper>")).first;
+  std::vector<StmtPtr> out;
+  for (const auto& s : it->second.body) out.push_back(syntax::clone(s));
+  return out;
+}
+
 void one_line_after_imports(std::vector<syntax::StmtPtr>& body) {
   if (body.empty() || body[0]->kind == syntax::StmtKind::FunctionDef || body[0]->kind == syntax::StmtKind::ClassDef ||
       body[0]->empty_lines_before <= 1)
     return;
-  body[0] = std::make_shared<syntax::Stmt>(*body[0]);
+  body[0] = syntax::new_stmt(*body[0]);
   body[0]->empty_lines_before = 1;
 }
 
@@ -191,7 +294,7 @@ void sort_imports(std::vector<syntax::StmtPtr>& head) {
     return key(*a) < key(*b);
   });
   for (size_t i = 0; i < n; ++i) {
-    head[i] = std::make_shared<syntax::Stmt>(*head[i]);
+    head[i] = syntax::new_stmt(*head[i]);
     head[i]->leading_comments = i == 0 ? comments : std::vector<std::string>{};
     bool new_section = i > 0 && section(*head[i]) != section(*head[i - 1]);
     head[i]->blank_line_before = new_section;

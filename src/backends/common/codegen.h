@@ -2,9 +2,11 @@
 // expression mentions, identifier casing, and the options of an emit.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "pivot/model.h"
@@ -29,6 +31,9 @@ struct NotTranslatable {
 
 bool is_literal(const syntax::ExprPtr& e);
 void collect_names(const syntax::ExprPtr& e, std::set<std::string>& out);
+// Calls f with every name `e` mentions (repeats included): for questions about a few names,
+// where a set of all the names of a large file costs more than the walk.
+void for_each_name(const syntax::ExprPtr& e, const std::function<void(const std::string&)>& f);
 std::string camel(const std::string& snake_name);  // "two_input" -> "TwoInput"
 syntax::ExprPtr ints_expr(const std::vector<long long>& v, bool collapse);  // 3 or (3, 5)
 syntax::ExprPtr perm_expr(const std::vector<int>& p);
@@ -48,11 +53,32 @@ void one_line_after_imports(std::vector<syntax::StmtPtr>& body);
 // the first statement's leading comments (the file header) first.
 void sort_imports(std::vector<syntax::StmtPtr>& head);
 
+// `paths` maps layers' source paths to their paths in the generated code. Where a
+// container's child moved (a permute or an activation went in before it), so did its own
+// children: every entry whose key and value start with `from.`, for a moved `from`
+// (paths[from] != from), gets `paths[from].` instead, shorter `from`s first.
+void move_children_paths(std::map<std::string, std::string>& paths);
+
+// Whether `s` printed would mention the module `name` (`name.` after no identifier
+// character or '.'), judged from its syntax tree so that most statements need not be
+// printed to find out. Yes: a Name `name` is an attribute's object. No: `name` occurs in no
+// name, string, comment or verbatim text of it. Maybe: it occurs elsewhere (print to see).
+enum class Mention { Yes, No, Maybe };
+Mention mentions_module(const syntax::Stmt& s, const std::string& name);
+
+// The statements of a helper's Python source (a class the generated file needs), parsed
+// once per process and copied for each use: parsing them for every file was a good part
+// of converting a small one.
+std::vector<syntax::StmtPtr> helper_statements_of(const std::string& source);
+
 // Code the entry's model never runs that a backend cannot write: the statement, kept as
 // comment lines under a `# nnport: not migrated (...)` line, and a warning.
 std::vector<syntax::StmtPtr> commented_out(const syntax::Stmt& s, const std::string& source_text,
                                            const NotTranslatable& why, DiagnosticSink& sink);
+// A call expression -> its site in Program::sites (hashed: looked up for every expression
+// a backend translates).
+using SiteIndex = std::unordered_map<const syntax::Expr*, int>;
 // Does evaluating the entry run any recognised call in this statement?
-bool reached(const syntax::Stmt& s, const pivot::Program& program, const std::map<const syntax::Expr*, int>& site_of);
+bool reached(const syntax::Stmt& s, const pivot::Program& program, const SiteIndex& site_of);
 
 }  // namespace nnport::backends

@@ -6,9 +6,12 @@
 #include <optional>
 #include <set>
 
+#include "backends/common/graph_index.h"
+#include "backends/keras/keras_helpers.h"
 #include "backends/keras/keras_training.h"
 #include "catalog/catalog.h"
 #include "passes/shapes.h"
+#include "syntax/arena.h"
 #include "syntax/parse.h"
 #include "syntax/print.h"
 
@@ -40,7 +43,7 @@ ExprPtr keras_permute_dims(const std::vector<int>& p) {
 class Emitter {
  public:
   Emitter(pivot::Program& p, pivot::Model& m, const passes::LayoutPlan& lp, const EmitOptions& o, DiagnosticSink& s)
-      : P(p), M(m), LP(lp), opt(o), sink(s) {
+      : P(p), M(m), LP(lp), opt(o), sink(s), graph_(m) {
     for (size_t i = 0; i < P.sites.size(); ++i) site_of_[P.sites[i].call] = static_cast<int>(i);
     collect_framework_names();
     choose_spellings();
@@ -75,7 +78,7 @@ class Emitter {
     // imports first, then helper layers, then the translated file
     std::vector<StmtPtr> helpers = helper_classes();  // before the imports: they use layers and ops
     std::vector<StmtPtr> head;
-    auto imp = std::make_shared<Stmt>();
+    auto imp = syntax::new_stmt();
     imp->kind = StmtKind::Import;
     imp->names = {{"keras", ""}};
     head.push_back(imp);
@@ -83,7 +86,7 @@ class Emitter {
     if (need_layers_ && layers_name_ == "layers") from_names.push_back({"layers", ""});
     if (need_ops_ && ops_name_ == "ops") from_names.push_back({"ops", ""});
     if (!from_names.empty()) {
-      auto f = std::make_shared<Stmt>();
+      auto f = syntax::new_stmt();
       f->kind = StmtKind::ImportFrom;
       f->module = "keras";
       f->names = from_names;
@@ -100,7 +103,7 @@ class Emitter {
         for (auto& [n, as] : s->names) has_math = has_math || (n == "math" && as.empty());
     }
     if (!has_math) {  // a learning-rate schedule's closed form may use it; dropped below if unused
-      auto math = std::make_shared<Stmt>();
+      auto math = syntax::new_stmt();
       math->kind = StmtKind::Import;
       math->names = {{"math", ""}};
       head.push_back(math);
@@ -136,7 +139,8 @@ class Emitter {
   const passes::LayoutPlan& LP;
   EmitOptions opt;
   DiagnosticSink& sink;
-  std::map<const Expr*, int> site_of_;
+  GraphIndex graph_;
+  SiteIndex site_of_;
   std::set<std::string> fw_names_;
   std::string layers_name_ = "layers", ops_name_ = "ops";
   bool need_layers_ = false, need_ops_ = false;
@@ -144,7 +148,6 @@ class Emitter {
   std::set<std::string> training_helpers_;  // helper optimizers of the training code (TorchRMSprop)
   std::set<std::string> inner_classes_;
   std::set<std::string> state_users_;  // recurrent layer paths whose state outputs are used
-  std::vector<syntax::Module> helper_sources_;
 
   // ---- setup -------------------------------------------------------------------------
 
@@ -176,38 +179,43 @@ class Emitter {
 
   // Name legalisation: `layers` / `ops` spell Keras modules unless the source uses them.
   void choose_spellings() {
-    std::set<std::string> used;
+    bool layers = false, ops = false;  // (a set of every name of a large file cost more than the walk)
+    auto see = [&](const std::string& n) {
+      layers = layers || n == "layers";
+      ops = ops || n == "ops";
+    };
     std::function<void(const std::vector<StmtPtr>&)> walk = [&](const std::vector<StmtPtr>& b) {
       for (auto& s : b) {
-        for (auto& t : s->targets) collect_names(t, used);
-        collect_names(s->value, used);
-        for (auto& p : s->params) used.insert(p.name);
-        used.insert(s->name);
+        for (auto& t : s->targets) for_each_name(t, see);
+        for_each_name(s->value, see);
+        for (auto& p : s->params) see(p.name);
+        see(s->name);
         walk(s->body);
         walk(s->orelse);
       }
     };
     walk(P.module.body);
-    if (used.count("layers")) layers_name_ = "keras.layers";
-    if (used.count("ops")) ops_name_ = "keras.ops";
+    if (layers) layers_name_ = "keras.layers";
+    if (ops) ops_name_ = "keras.ops";
   }
 
   void classify_classes() {
     // classes instantiated inside other model classes are building blocks (keras.layers.Layer)
+    const std::set<std::string> models(P.model_classes.begin(), P.model_classes.end());
     for (const auto& s : P.module.body) {
       if (s->kind != StmtKind::ClassDef) continue;
-      std::set<std::string> names;
+      auto see = [&](const std::string& n) {
+        if (n != s->name && models.count(n)) inner_classes_.insert(n);
+      };
       std::function<void(const std::vector<StmtPtr>&)> walk = [&](const std::vector<StmtPtr>& b) {
         for (auto& x : b) {
-          collect_names(x->value, names);
-          for (auto& t : x->targets) collect_names(t, names);
+          for_each_name(x->value, see);
+          for (auto& t : x->targets) for_each_name(t, see);
           walk(x->body);
           walk(x->orelse);
         }
       };
       walk(s->body);
-      for (const auto& c : P.model_classes)
-        if (c != s->name && names.count(c)) inner_classes_.insert(c);
     }
   }
 
@@ -698,7 +706,7 @@ class Emitter {
       translate_element(x, ctx, out);
       // comments written on a layer's line travel with it
       if (out.size() > first && !x->comment.empty()) {
-        out[first] = std::make_shared<Expr>(*out[first]);
+        out[first] = syntax::new_expr(*out[first]);
         out[first]->comment = x->comment;
       }
     }
@@ -710,7 +718,7 @@ class Emitter {
       if (is_layer_site(x)) {
         for (auto& y : emit_layer(x->pivot->op, instances(x.get()), x->pivot.get(), x->loc, ctx)) out.push_back(y);
       } else if (x->kind == ExprKind::Starred) {
-        auto s = std::make_shared<Expr>(*x);
+        auto s = syntax::new_expr(*x);
         s->object = translate(x->object, ctx);
         out.push_back(s);
       } else {
@@ -728,10 +736,9 @@ class Emitter {
       // the first child's transpose moves to the container's caller, unless the container
       // is the model itself
       int first_child = c == M.root ? 0 : 1;
-      for (const auto& n : M.nodes)
-        if (n.parent == c->path && n.child_index >= first_child && !n.input_permutations.empty() &&
-            !n.input_permutations[0].empty())
-          mine[n.child_index] = n.input_permutations[0];
+      for (const pivot::Node* n : graph_.chained_by(c->path))
+        if (n->child_index >= first_child && !n->input_permutations.empty() && !n->input_permutations[0].empty())
+          mine[n->child_index] = n->input_permutations[0];
       if (!first && mine != out)
         throw NotTranslatable{loc, "this container needs different layout changes in different uses"};
       out = mine;
@@ -751,7 +758,7 @@ class Emitter {
       if (!a.name.empty() || a.double_star) throw NotTranslatable{e->loc, "keyword arguments to a container"};
       if (a.star) simple = false;
       items.push_back(a.star ? [&] {
-        auto s = std::make_shared<Expr>();
+        auto s = syntax::new_expr();
         s->kind = ExprKind::Starred;
         s->object = a.value;
         s->loc = a.value->loc;
@@ -825,11 +832,7 @@ class Emitter {
   // A chained first child hoists its transpose to the call of its container, unless that
   // container is itself a later child of another container.
   bool parent_called_here(const pivot::Node& n) {
-    for (const auto& m : M.nodes)
-      if (m.kind == "call" && m.module == n.parent) return false;  // never: containers have no node
-    auto parent = M.find(n.parent);
-    (void)parent;
-    return true;
+    return !graph_.called(n.parent);  // never called: containers have no node
   }
 
   ExprPtr translate(const ExprPtr& e, Ctx& ctx) {
@@ -852,7 +855,7 @@ class Emitter {
         return syntax::clone(e);
       case ExprKind::Call: {
         // a module call in forward: layout changes go on its arguments
-        auto c = std::make_shared<Expr>(*e);
+        auto c = syntax::new_expr(*e);
         c->object = translate(e->object, ctx);
         c->args.clear();
         const pivot::Site* s = ctx.in_forward ? site(e.get()) : nullptr;
@@ -865,7 +868,7 @@ class Emitter {
         return c;
       }
       case ExprKind::Attribute: {
-        auto c = std::make_shared<Expr>(*e);
+        auto c = syntax::new_expr(*e);
         c->object = translate(e->object, ctx);
         if (ctx.in_model_class && e->object->kind == ExprKind::Name && e->object->name == "self" &&
             kReservedModelAttributes.count(e->name))
@@ -875,12 +878,12 @@ class Emitter {
       case ExprKind::List:
       case ExprKind::Tuple:
       case ExprKind::Set: {
-        auto c = std::make_shared<Expr>(*e);
+        auto c = syntax::new_expr(*e);
         c->items = translate_elements(e->items, ctx);
         return c;
       }
       default: {
-        auto c = std::make_shared<Expr>(*e);
+        auto c = syntax::new_expr(*e);
         c->object = translate(e->object, ctx);
         c->element = translate(e->element, ctx);
         for (auto& x : c->items) x = translate(x, ctx);
@@ -944,7 +947,7 @@ class Emitter {
     }
     if (op == "add" || op == "sub" || op == "mul") {
       if (e->kind == ExprKind::BinOp) {
-        auto c = std::make_shared<Expr>(*e);
+        auto c = syntax::new_expr(*e);
         c->items = {e->items[0], e->items[1]};
         size_t ti = 0;
         for (size_t i = 0; i < 2; ++i) {
@@ -993,7 +996,7 @@ class Emitter {
     if (op == "transpose")
       return ops_call("swapaxes", {syntax::pos(input(0)), syntax::pos(literal(attr("dim0"))), syntax::pos(literal(attr("dim1")))});
     if (op == "getitem") {
-      auto c = std::make_shared<Expr>(*e);
+      auto c = syntax::new_expr(*e);
       c->object = input(0);
       c->items = {translate(e->items[0], ctx)};
       c->pivot = nullptr;
@@ -1060,7 +1063,7 @@ class Emitter {
       for (auto& x : translate_stmt_guarded(s, ctx)) out.push_back(x);
     bool has_code = std::any_of(out.begin(), out.end(), [](const StmtPtr& s) { return s->kind != StmtKind::Other; });
     if (!has_code) {
-      auto p = std::make_shared<Stmt>();
+      auto p = syntax::new_stmt();
       p->kind = StmtKind::Pass;
       out.push_back(p);
     }
@@ -1070,7 +1073,7 @@ class Emitter {
   std::vector<StmtPtr> translate_stmt(const StmtPtr& sp, Ctx& ctx) {
     const Stmt& s = *sp;
     if (auto t = keras_training_stmt(P, s, sink, training_helpers_)) return *t;  // recognised training code
-    auto c = std::make_shared<Stmt>(s);
+    auto c = syntax::new_stmt(s);
     switch (s.kind) {
       case StmtKind::ClassDef: {
         bool model = std::find(P.model_classes.begin(), P.model_classes.end(), s.name) != P.model_classes.end();
@@ -1139,7 +1142,7 @@ class Emitter {
           for (size_t i = 0; i < 2; ++i)
             if (!site_permutation(st, i, false, s.loc).empty())
               throw NotTranslatable{s.loc, "an in-place operation between tensors of different layouts"};
-          auto v = std::make_shared<Expr>(*s.value);
+          auto v = syntax::new_expr(*s.value);
           v->pivot = nullptr;
           c->value = translate(v, ctx);
           c->targets = {translate(s.targets[0], ctx)};
@@ -1209,7 +1212,7 @@ class Emitter {
     if (LP.outputs_in_target_layout) return v;
     if (LP.output_permutations.size() == 1) return with_layout(v, LP.output_permutations[0], ctx);
     if (v->kind == ExprKind::Tuple && v->items.size() == LP.output_permutations.size()) {
-      auto c = std::make_shared<Expr>(*v);
+      auto c = syntax::new_expr(*v);
       for (size_t i = 0; i < c->items.size(); ++i) c->items[i] = with_layout(c->items[i], LP.output_permutations[i], ctx);
       return c;
     }
@@ -1217,7 +1220,7 @@ class Emitter {
   }
 
   StmtPtr translate_function(const Stmt& s, Ctx ctx) {
-    auto f = std::make_shared<Stmt>(s);
+    auto f = syntax::new_stmt(s);
     ctx.function = &s;
     f->params.clear();
     for (auto p : s.params) {
@@ -1245,7 +1248,7 @@ class Emitter {
     f->body = body;
     remove_dead_stores(f->body);
     if (std::none_of(f->body.begin(), f->body.end(), [](const StmtPtr& x) { return x->kind != StmtKind::Other; })) {
-      auto p = std::make_shared<Stmt>();
+      auto p = syntax::new_stmt();
       p->kind = StmtKind::Pass;
       f->body.push_back(p);
     }
@@ -1255,33 +1258,45 @@ class Emitter {
   // Locals that only fed arguments Keras does not need (`in_channels = v`) would be
   // dead stores in the migrated function: remove their pure assignments.
   void remove_dead_stores(std::vector<StmtPtr>& body) {
+    auto pure_store = [&](const Stmt& s) {
+      return s.kind == StmtKind::Assign && s.targets.size() == 1 && s.targets[0]->kind == ExprKind::Name &&
+             pure(s.value);
+    };
     for (bool changed = true; changed;) {
       changed = false;
-      std::set<std::string> loaded, stored;
+      // Only the names of pure stores can be dead: the walk looks for loads of those (a set
+      // of every name loaded in a long method cost more), and is skipped when there are none.
+      std::set<std::string> candidates, loaded;
+      std::function<void(const std::vector<StmtPtr>&)> stores = [&](const std::vector<StmtPtr>& b) {
+        for (auto& s : b) {
+          if (pure_store(*s)) candidates.insert(s->targets[0]->name);
+          stores(s->body);
+          stores(s->orelse);
+        }
+      };
+      stores(body);
+      if (candidates.empty()) return;
+      auto load = [&](const std::string& n) {
+        if (candidates.count(n)) loaded.insert(n);
+      };
       std::function<void(const std::vector<StmtPtr>&)> walk = [&](const std::vector<StmtPtr>& b) {
         for (auto& s : b) {
-          collect_names(s->value, loaded);
+          for_each_name(s->value, load);
           for (auto& t : s->targets) {
-            if (t->kind == ExprKind::Name && s->kind == StmtKind::Assign) stored.insert(t->name);
-            else if (s->kind == StmtKind::AugAssign && t->kind == ExprKind::Name) loaded.insert(t->name);
-            else if (t->kind != ExprKind::Name) collect_names(t, loaded);
+            if (s->kind == StmtKind::AugAssign && t->kind == ExprKind::Name) load(t->name);
+            else if (t->kind != ExprKind::Name) for_each_name(t, load);
           }
-          if (s->kind == StmtKind::For) {
-            std::set<std::string> tn;
-            collect_names(s->targets[0], tn);
-            loaded.insert(tn.begin(), tn.end());  // loop variables stay
-          }
+          if (s->kind == StmtKind::For) for_each_name(s->targets[0], load);  // loop variables stay
           walk(s->body);
           walk(s->orelse);
-          for (auto& d : s->decorators) collect_names(d, loaded);
+          for (auto& d : s->decorators) for_each_name(d, load);
         }
       };
       walk(body);
       std::function<void(std::vector<StmtPtr>&)> prune = [&](std::vector<StmtPtr>& b) {
         for (auto it = b.begin(); it != b.end();) {
           const auto& s = *it;
-          bool dead = s->kind == StmtKind::Assign && s->targets.size() == 1 && s->targets[0]->kind == ExprKind::Name &&
-                      !loaded.count(s->targets[0]->name) && pure(s->value);
+          bool dead = pure_store(*s) && !loaded.count(s->targets[0]->name);
           if (dead) {
             it = b.erase(it);
             changed = true;
@@ -1399,7 +1414,7 @@ class Emitter {
     const Stmt* init = nullptr;
     for (auto& m : cls.body)
       if (m->kind == StmtKind::FunctionDef && m->name == "__init__") init = m.get();
-    auto f = std::make_shared<Stmt>();
+    auto f = syntax::new_stmt();
     f->kind = StmtKind::FunctionDef;
     f->name = cls.name;
     f->loc = cls.loc;
@@ -1421,7 +1436,7 @@ class Emitter {
     for (auto& n : fw_names_) allowed.erase(n);
     sink.warn(cls.loc, fmt::format("class `{}` becomes a function returning a keras.Sequential (--style sequential)",
                                    cls.name));
-    auto doc = std::make_shared<Stmt>();
+    auto doc = syntax::new_stmt();
     f->body = {syntax::return_stmt(sequential(flat_layers(allowed)))};
     if (!cls.body.empty() && cls.body[0]->kind == StmtKind::Expr && cls.body[0]->value &&
         cls.body[0]->value->kind == ExprKind::String)
@@ -1456,6 +1471,9 @@ class Emitter {
     std::vector<StmtPtr> pre;
     Ctx cctx;
     cctx.pre = &pre;
+    std::map<int, const pivot::Node*> permuted;  // child index -> the first node changing its input's layout
+    for (const pivot::Node* n : graph_.chained_by(root->path))
+      if (!n->input_permutations.empty() && !n->input_permutations[0].empty()) permuted.emplace(n->child_index, n);
     for (size_t i = 0; i < elements.size(); ++i) {
       const auto& child = root->children[i].second;
       std::string base = child->op;
@@ -1470,29 +1488,25 @@ class Emitter {
       }
       init_body.push_back(syntax::assign(syntax::attr(syntax::name("self"), name), e));
       // layout changes before this layer
-      for (const auto& n : M.nodes)
-        if (n.parent == root->path && n.child_index == (int)i && !n.input_permutations.empty() &&
-            !n.input_permutations[0].empty()) {
-          call_body.push_back(syntax::assign(syntax::name("x"), transpose_call(syntax::name("x"), n.input_permutations[0])));
-          break;
-        }
+      if (auto it = permuted.find((int)i); it != permuted.end())
+        call_body.push_back(syntax::assign(syntax::name("x"), transpose_call(syntax::name("x"), it->second->input_permutations[0])));
       call_body.push_back(syntax::assign(syntax::name("x"), syntax::call(syntax::attr(syntax::name("self"), name), {syntax::pos(syntax::name("x"))})));
     }
     ExprPtr ret = syntax::name("x");
     if (!LP.outputs_in_target_layout && !LP.output_permutations.empty() && !LP.output_permutations[0].empty())
       ret = transpose_call(ret, LP.output_permutations[0]);
     call_body.push_back(syntax::return_stmt(ret));
-    auto init = std::make_shared<Stmt>();
+    auto init = syntax::new_stmt();
     init->kind = StmtKind::FunctionDef;
     init->name = "__init__";
     init->params = {syntax::Parameter{"self", nullptr, nullptr, false, false}};
     init->body = init_body;
-    auto callf = std::make_shared<Stmt>();
+    auto callf = syntax::new_stmt();
     callf->kind = StmtKind::FunctionDef;
     callf->name = "call";
     callf->params = {syntax::Parameter{"self", nullptr, nullptr, false, false}, syntax::Parameter{"x", nullptr, nullptr, false, false}};
     callf->body = call_body;
-    auto c = std::make_shared<Stmt>();
+    auto c = syntax::new_stmt();
     c->kind = StmtKind::ClassDef;
     c->name = cls;
     c->bases = {syntax::pos(syntax::dotted("keras.Model"))};
@@ -1508,8 +1522,7 @@ class Emitter {
   std::vector<StmtPtr> helper_classes() {
     std::vector<StmtPtr> out;
     for (const auto& h : training_helpers_) {
-      helper_sources_.push_back(syntax::parse_module(keras_training_helper(h), "<nnport helper>"));
-      for (auto& st : helper_sources_.back().body) out.push_back(st);
+      for (auto& st : helper_statements_of(keras_training_helper(h))) out.push_back(st);
     }
     for (const auto& h : helpers_) {
       bool is_max = h.find("Max") != std::string::npos;
@@ -1517,58 +1530,40 @@ class Emitter {
       std::string O_ = ops_name_ + ".";
       std::string L_ = layers_name_ + ".";
       need_layers_ = true;
-      std::string src = fmt::format(
-          "class {0}({1}Layer):\n"
-          "    \"\"\"PyTorch's Adaptive{2}Pool2d for channel-last inputs.\n\n"
-          "    Output cell (i, j) pools input rows floor(i * H / h) to ceil((i + 1) * H / h) and\n"
-          "    the columns likewise, so bins may overlap or repeat when H is not a multiple of h.\n"
-          "    \"\"\"\n\n"
-          "    def __init__(self, output_size, **kwargs):\n"
-          "        super().__init__(**kwargs)\n"
-          "        if isinstance(output_size, int):\n"
-          "            output_size = (output_size, output_size)\n"
-          "        self.output_size = tuple(output_size)\n\n"
-          "    def call(self, x):\n"
-          "        height, width = x.shape[1], x.shape[2]\n"
-          "        out_h = self.output_size[0] or height\n"
-          "        out_w = self.output_size[1] or width\n"
-          "        rows = []\n"
-          "        for i in range(out_h):\n"
-          "            top, bottom = (i * height) // out_h, -(-((i + 1) * height) // out_h)\n"
-          "            cells = []\n"
-          "            for j in range(out_w):\n"
-          "                left, right = (j * width) // out_w, -(-((j + 1) * width) // out_w)\n"
-          "                window = x[:, top:bottom, left:right, :]\n"
-          "                cells.append({3}{4}(window, axis=(1, 2)))\n"
-          "            rows.append({3}stack(cells, axis=1))\n"
-          "        return {3}stack(rows, axis=1)\n\n"
-          "    def get_config(self):\n"
-          "        return {{**super().get_config(), \"output_size\": self.output_size}}\n",
-          h, L_, is_max ? "Max" : "Avg", O_, is_max ? "max" : "mean");
-      helper_sources_.push_back(syntax::parse_module(src, "<nnport helper>"));
-      for (auto& st : helper_sources_.back().body) out.push_back(st);
+      std::string src = keras_adaptive_pooling_source(h, L_, O_, is_max);
+      for (auto& st : helper_statements_of(src)) out.push_back(st);
     }
     return out;
   }
 
   void drop_unused_imports(syntax::Module& m) {
-    std::set<std::string> used;
+    // The names the imports bind, and which of them the code uses (not a set of every name
+    // of the file: that cost more than the walk); the walk ends when all are used.
+    std::set<std::string> bound, used;
+    for (auto& s : m.body)
+      if (s->kind == StmtKind::Import || s->kind == StmtKind::ImportFrom)
+        for (auto& [n, as] : s->names)
+          bound.insert(!as.empty() ? as : s->kind == StmtKind::Import ? n.substr(0, n.find('.')) : n);
+    auto use = [&](const std::string& n) {
+      if (bound.count(n)) used.insert(n);
+    };
     std::function<void(const std::vector<StmtPtr>&)> walk = [&](const std::vector<StmtPtr>& b) {
       for (auto& s : b) {
+        if (used.size() == bound.size()) return;
         if (s->kind == StmtKind::Import || s->kind == StmtKind::ImportFrom) continue;
-        collect_names(s->value, used);
-        for (auto& t : s->targets) collect_names(t, used);
-        for (auto& a : s->bases) collect_names(a.value, used);
-        for (auto& d : s->decorators) collect_names(d, used);
+        for_each_name(s->value, use);
+        for (auto& t : s->targets) for_each_name(t, use);
+        for (auto& a : s->bases) for_each_name(a.value, use);
+        for (auto& d : s->decorators) for_each_name(d, use);
         for (auto& p : s->params) {
-          collect_names(p.default_value, used);
-          collect_names(p.annotation, used);
+          for_each_name(p.default_value, use);
+          for_each_name(p.annotation, use);
         }
-        collect_names(s->returns, used);
+        for_each_name(s->returns, use);
         if (s->kind == StmtKind::Other) {
           // helper classes are printed verbatim: look for the names they use
           for (const char* n : {"keras", "layers", "ops"})
-            if (s->text.find(std::string(n) + ".") != std::string::npos) used.insert(n);
+            if (s->text.find(std::string(n) + ".") != std::string::npos) use(n);
         }
         walk(s->body);
         walk(s->orelse);
@@ -1603,6 +1598,7 @@ class Emitter {
 
 syntax::Module emit_keras(pivot::Program& program, pivot::Model& model, const passes::LayoutPlan& layout,
                           const EmitOptions& options, DiagnosticSink& sink) {
+  syntax::NodeArenaScope arena;  // the generated file's nodes (syntax/arena.h)
   Emitter e(program, model, layout, options, sink);
   return e.run();
 }

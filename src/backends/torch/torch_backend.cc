@@ -6,10 +6,14 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <tuple>
 
+#include "backends/common/graph_index.h"
+#include "backends/torch/torch_helpers.h"
 #include "backends/torch/torch_training.h"
 #include "catalog/catalog.h"
 #include "passes/shapes.h"
+#include "syntax/arena.h"
 #include "syntax/parse.h"
 #include "syntax/print.h"
 
@@ -38,143 +42,6 @@ const std::set<std::string> kIdentityAttrs = {"out_features", "out_channels", "k
                                               "rate",         "eps",          "negative_slope", "alpha"};
 
 
-// Helper modules written into the generated file when needed.
-const std::map<std::string, std::string> kHelperSources = {
-    {"Permute",
-     "class Permute(nn.Module):\n"
-     "    \"\"\"Reorders a tensor's axes (batch axis included), like Tensor.permute.\"\"\"\n\n"
-     "    def __init__(self, *dims):\n"
-     "        super().__init__()\n"
-     "        self.dims = dims\n\n"
-     "    def forward(self, x):\n"
-     "        return x.permute(*self.dims)\n\n"
-     "    def extra_repr(self):\n"
-     "        return \", \".join(map(str, self.dims))\n"},
-    {"Reshape",
-     "class Reshape(nn.Module):\n"
-     "    \"\"\"Reshapes every sample to `shape` (the batch axis is kept), like keras.layers.Reshape.\"\"\"\n\n"
-     "    def __init__(self, *shape):\n"
-     "        super().__init__()\n"
-     "        self.shape = shape\n\n"
-     "    def forward(self, x):\n"
-     "        return x.reshape(x.shape[0], *self.shape)\n\n"
-     "    def extra_repr(self):\n"
-     "        return \", \".join(map(str, self.shape))\n"},
-    {"Activation",
-     "class Activation(nn.Module):\n"
-     "    \"\"\"A Keras activation given by name, looked up when the model is built.\n\n"
-     "    The name comes from a constructor argument, or from a value nnport could not\n"
-     "    resolve statically (see the warning it printed).\n"
-     "    \"\"\"\n\n"
-     "    def __init__(self, name):\n"
-     "        super().__init__()\n"
-     "        functions = {\n"
-     "            None: nn.Identity,\n"
-     "            \"linear\": nn.Identity,\n"
-     "            \"relu\": nn.ReLU,\n"
-     "            \"relu6\": nn.ReLU6,\n"
-     "            \"sigmoid\": nn.Sigmoid,\n"
-     "            \"tanh\": nn.Tanh,\n"
-     "            \"elu\": nn.ELU,\n"
-     "            \"selu\": nn.SELU,\n"
-     "            \"gelu\": nn.GELU,\n"
-     "            \"swish\": nn.SiLU,\n"
-     "            \"silu\": nn.SiLU,\n"
-     "            \"softplus\": nn.Softplus,\n"
-     "            \"softsign\": nn.Softsign,\n"
-     "            \"hard_sigmoid\": nn.Hardsigmoid,\n"
-     "            \"mish\": nn.Mish,\n"
-     "            \"softmax\": lambda: nn.Softmax(dim=-1),\n"
-     "            \"log_softmax\": lambda: nn.LogSoftmax(dim=-1),\n"
-     "            \"leaky_relu\": lambda: nn.LeakyReLU(0.2),\n"
-     "        }\n"
-     "        if callable(name):\n"
-     "            name = name.__name__\n"
-     "        if name not in functions:\n"
-     "            raise ValueError(f\"unknown activation {name!r}\")\n"
-     "        self.name = name\n"
-     "        self.function = functions[name]()\n\n"
-     "    def forward(self, x):\n"
-     "        return self.function(x)\n"},
-    {"KerasRecurrent",
-     "class KerasRecurrent:\n"
-     "    \"\"\"Gives a PyTorch recurrent layer the outputs of its Keras counterpart.\n\n"
-     "    The whole sequence (return_sequences=True) or the last step, then the final states\n"
-     "    (return_state=True); a bidirectional layer merges its two directions like\n"
-     "    keras.layers.Bidirectional (merge_mode). Input is batch-first.\n"
-     "    \"\"\"\n\n"
-     "    single_bias = True  # Keras's layer has one bias per gate\n\n"
-     "    def __init__(self, *args, return_sequences=False, return_state=False, merge_mode=\"concat\", **kwargs):\n"
-     "        super().__init__(*args, batch_first=True, **kwargs)\n"
-     "        self.return_sequences = return_sequences\n"
-     "        self.return_state = return_state\n"
-     "        self.merge_mode = merge_mode\n"
-     "        if self.single_bias and self.bias:\n"
-     "            # PyTorch adds two biases (bias_ih + bias_hh) where Keras has one: the second\n"
-     "            # stays zero and out of training, or the bias would learn twice as fast\n"
-     "            for name, parameter in self.named_parameters():\n"
-     "                if name.startswith(\"bias_hh\"):\n"
-     "                    nn.init.zeros_(parameter)\n"
-     "                    parameter.requires_grad_(False)\n\n"
-     "    def forward(self, x):\n"
-     "        output, state = super().forward(x)\n"
-     "        states = list(state) if isinstance(state, tuple) else [state]\n"
-     "        if self.bidirectional:\n"
-     "            forward, backward = output.chunk(2, dim=-1)\n"
-     "            # the backward direction ends at the first step\n"
-     "            if not self.return_sequences:\n"
-     "                forward, backward = forward[:, -1], backward[:, 0]\n"
-     "            if self.merge_mode == \"concat\":\n"
-     "                y = torch.cat([forward, backward], dim=-1)\n"
-     "            elif self.merge_mode == \"sum\":\n"
-     "                y = forward + backward\n"
-     "            elif self.merge_mode == \"mul\":\n"
-     "                y = forward * backward\n"
-     "            else:\n"
-     "                y = (forward + backward) / 2\n"
-     "            finals = [s[-2] for s in states] + [s[-1] for s in states]\n"
-     "        else:\n"
-     "            y = output if self.return_sequences else output[:, -1]\n"
-     "            finals = [s[-1] for s in states]\n"
-     "        return [y, *finals] if self.return_state else y\n"},
-    {"KerasLSTM", "class KerasLSTM(KerasRecurrent, nn.LSTM):\n    \"\"\"nn.LSTM with keras.layers.LSTM's outputs.\"\"\"\n"},
-    {"GRUResetBefore",
-     "class GRUResetBefore(nn.GRU):\n"
-     "    \"\"\"A GRU that applies the reset gate before the recurrent product (Keras's\n"
-     "    reset_after=False); nn.GRU applies it after. Same parameters as nn.GRU.\n"
-     "    \"\"\"\n\n"
-     "    def forward(self, x):\n"
-     "        outputs, finals = [], []\n"
-     "        for suffix in [\"\", \"_reverse\"][: 2 if self.bidirectional else 1]:\n"
-     "            w_ih, w_hh = getattr(self, \"weight_ih_l0\" + suffix), getattr(self, \"weight_hh_l0\" + suffix)\n"
-     "            b_ih = getattr(self, \"bias_ih_l0\" + suffix, None)\n"
-     "            b_hh = getattr(self, \"bias_hh_l0\" + suffix, None)\n"
-     "            gates_x = nn.functional.linear(x, w_ih, b_ih)\n"
-     "            h = x.new_zeros(x.shape[0], self.hidden_size)\n"
-     "            steps = range(x.shape[1] - 1, -1, -1) if suffix else range(x.shape[1])\n"
-     "            sequence = [None] * x.shape[1]\n"
-     "            w_hr, w_hz, w_hn = w_hh.chunk(3)\n"
-     "            b_hr, b_hz, b_hn = b_hh.chunk(3) if b_hh is not None else (None, None, None)\n"
-     "            for t in steps:\n"
-     "                x_r, x_z, x_n = gates_x[:, t].chunk(3, dim=-1)\n"
-     "                r = torch.sigmoid(x_r + nn.functional.linear(h, w_hr, b_hr))\n"
-     "                z = torch.sigmoid(x_z + nn.functional.linear(h, w_hz, b_hz))\n"
-     "                n = torch.tanh(x_n + nn.functional.linear(r * h, w_hn, b_hn))\n"
-     "                h = (1 - z) * n + z * h\n"
-     "                sequence[t] = h\n"
-     "            outputs.append(torch.stack(sequence, dim=1))\n"
-     "            finals.append(h)\n"
-     "        return torch.cat(outputs, dim=-1), torch.stack(finals)\n"},
-    {"KerasGRUResetBefore",
-     "class KerasGRUResetBefore(KerasRecurrent, GRUResetBefore):\n"
-     "    \"\"\"keras.layers.GRU(reset_after=False) with its outputs.\"\"\"\n"},
-    {"KerasGRU",
-     "class KerasGRU(KerasRecurrent, nn.GRU):\n"
-     "    \"\"\"nn.GRU (Keras reset_after=True) with keras.layers.GRU's outputs.\"\"\"\n\n"
-     "    single_bias = False  # reset_after=True: Keras has an input and a recurrent bias too\n"},
-    {"KerasSimpleRNN",
-     "class KerasSimpleRNN(KerasRecurrent, nn.RNN):\n    \"\"\"nn.RNN with keras.layers.SimpleRNN's outputs.\"\"\"\n"},
-};
 
 // Does generated code use the module `name` (as `name.` outside a longer identifier)?
 bool mentions(const std::string& text, const std::string& name) {
@@ -199,7 +66,7 @@ class TorchEmitter {
  public:
   TorchEmitter(pivot::Program& p, pivot::Model& m, const passes::LayoutPlan& lp, const EmitOptions& o,
                DiagnosticSink& s)
-      : P(p), M(m), LP(lp), opt(o), sink(s) {
+      : P(p), M(m), LP(lp), opt(o), sink(s), graph_(m) {
     for (size_t i = 0; i < P.sites.size(); ++i) site_of_[P.sites[i].call] = static_cast<int>(i);
     for (const auto& st : P.module.body) {
       if (st->kind == StmtKind::Import)
@@ -218,9 +85,10 @@ class TorchEmitter {
       training_.emplace(step.stmt, &step);
       if (step.call) training_calls_[step.call] = &step;
     }
+    uses_.assign(M.values.size(), 0);
     for (const auto& n : M.nodes)
-      for (int v : n.inputs) uses_[v]++;
-    for (int v : M.outputs) uses_[v]++;
+      for (int v : n.inputs) uses_.at(v)++;
+    for (int v : M.outputs) uses_.at(v)++;
   }
 
   TorchOutput run() {
@@ -246,12 +114,12 @@ class TorchEmitter {
     TorchOutput out;
     out.module.file = P.module.file;
     std::vector<StmtPtr> head;
-    auto imp = std::make_shared<Stmt>();
+    auto imp = syntax::new_stmt();
     imp->kind = StmtKind::Import;
     imp->names = {{"torch", ""}};
     imp->leading_comments = {"# " + opt.header};
     head.push_back(imp);
-    auto nn = std::make_shared<Stmt>();
+    auto nn = syntax::new_stmt();
     nn->kind = StmtKind::ImportFrom;
     nn->module = "torch";
     nn->names = {{"nn", ""}};
@@ -261,14 +129,20 @@ class TorchEmitter {
       if (s->kind == StmtKind::Import || s->kind == StmtKind::ImportFrom) head.push_back(s);
       else rest.push_back(s);
     }
-    std::string text;
-    for (auto& x : rest) text += syntax::print_module(syntax::Module{"", "", {x}, {}});
-    for (auto& h : helpers_) text += kHelperSources.at(h);
-    text += torch_training_helpers(training_out_.helpers, module_names_);
+    // `import torch` stays when the code mentions `torch.`: most statements tell from their
+    // syntax tree, the others are printed to see (printing them all cost as much as the
+    // file's own printing)
+    bool torch_used = std::any_of(rest.begin(), rest.end(), [](const StmtPtr& x) {
+      Mention m = mentions_module(*x, "torch");
+      return m == Mention::Yes ||
+             (m == Mention::Maybe && mentions(syntax::print_module(syntax::Module{"", "", {x}, {}}), "torch"));
+    });
+    for (auto& h : helpers_) torch_used = torch_used || mentions(torch_helper_sources().at(h), "torch");
+    torch_used = mentions(torch_training_helpers(training_out_.helpers, module_names_), "torch") || torch_used;
     uses_functional_ = uses_functional_ || training_out_.uses_functional;
-    if (!mentions(text, "torch")) head.erase(head.begin());
+    if (!torch_used) head.erase(head.begin());
     if (uses_functional_) {
-      auto f = std::make_shared<Stmt>();
+      auto f = syntax::new_stmt();
       f->kind = StmtKind::Import;
       f->names = {{"torch.nn.functional", "F"}};
       bool has_torch = head[0]->kind == StmtKind::Import;
@@ -276,14 +150,14 @@ class TorchEmitter {
     }
     if (training_out_.helpers.count("train") || training_out_.helpers.count("evaluate") ||
         training_out_.helpers.count("predict")) {
-      auto data = std::make_shared<Stmt>();
+      auto data = syntax::new_stmt();
       data->kind = StmtKind::ImportFrom;
       data->module = "torch.utils.data";
       data->names = {{"DataLoader", ""}, {"TensorDataset", ""}};
       head.insert(std::find(head.begin(), head.end(), nn) + 1, data);
     }
     if (training_out_.uses_math) {
-      auto math = std::make_shared<Stmt>();
+      auto math = syntax::new_stmt();
       math->kind = StmtKind::Import;
       math->names = {{"math", ""}};
       head.insert(head.begin(), math);
@@ -306,12 +180,7 @@ class TorchEmitter {
     one_line_after_imports(rest);
     out.module.body = head;
     out.module.body.insert(out.module.body.end(), rest.begin(), rest.end());
-    // a container's child moved (a permute or activation went in before it): so did its
-    // own children
-    for (auto& [from, to] : std::map<std::string, std::string>(paths_))
-      if (from != to)
-        for (auto& [k, v] : paths_)
-          if (k.rfind(from + ".", 0) == 0 && v.rfind(from + ".", 0) == 0) v = to + v.substr(from.size());
+    move_children_paths(paths_);
     out.module_paths = paths_;
     // the model's own chain wins over a helper function translated after it (VGG's
     // `make_layers`, which the chain inlines) that builds the same layers
@@ -332,19 +201,23 @@ class TorchEmitter {
   const passes::LayoutPlan& LP;
   EmitOptions opt;
   DiagnosticSink& sink;
-  std::map<const Expr*, int> site_of_;
+  GraphIndex graph_;
+  SiteIndex site_of_;
   std::set<std::string> fw_names_;
   std::set<std::string> helpers_;
   bool uses_functional_ = false;
   std::map<std::string, std::string> paths_;
   std::map<std::string, std::string> chain_paths_;  // --style sequential: index in the chain
-  std::map<int, int> uses_;
-  std::vector<syntax::Module> helper_sources_;
+  std::vector<int> uses_;  // value id -> how many nodes (and outputs) read it
   std::multimap<const Stmt*, const pivot::TrainingStep*> training_;  // recognised training statements
   std::map<const Expr*, const pivot::TrainingStep*> training_calls_;  // their fit/evaluate/predict calls
   TorchTraining training_out_;
   std::set<std::string> module_names_;  // names the file defines at module level
   std::set<const pivot::Layer*> runtime_activation_layers_;  // built with Activation(<parameter>)
+  // `.add` statements: the Sequential and index each layer is added at, and the modules
+  // of the last container written (sequential_modules_for_child)
+  std::optional<std::map<const pivot::Layer*, std::pair<LayerPtr, size_t>>> sequential_slots_;
+  std::tuple<LayerPtr, Ctx, std::vector<std::vector<ExprPtr>>> add_groups_;
 
   std::string root_variable() {
     const std::string& e = M.entry;
@@ -776,16 +649,16 @@ class TorchEmitter {
 
   // The expression computing node `n` from its input expressions; `callee` is the module
   // for a layer call (`self.fc1`).
-  ExprPtr node_expr(const pivot::Node& n, std::vector<ExprPtr> ins, const ExprPtr& callee, const Location& loc) {
+  // `layer_modules`: what modules_for gave for the layers, when the caller has it already.
+  ExprPtr node_expr(const pivot::Node& n, std::vector<ExprPtr> ins, const ExprPtr& callee, const Location& loc,
+                    const std::map<const pivot::Layer*, Modules>* layer_modules = nullptr) {
     for (size_t i = 0; i < ins.size() && i < n.input_permutations.size(); ++i)
       if (!n.input_permutations[i].empty()) ins[i] = permute_call(ins[i], n.input_permutations[i]);
-    pivot::Attrs attrs = n.attrs;
-    std::string op = n.op;
-    LayerPtr layer;
-    if (n.kind == "call") {
-      layer = M.find(n.module);
-      attrs = layer->attrs;
-    }
+    const std::string& op = n.op;
+    LayerPtr layer = n.kind == "call" ? M.find(n.module) : nullptr;
+    // the operators read (and complete) a copy of the attributes; a layer call reads none
+    bool layer_call = layer && op != "concat" && op != "add" && op != "sub" && op != "mul";
+    pivot::Attrs attrs = layer_call ? pivot::Attrs{} : layer ? layer->attrs : n.attrs;
     if (op == "concat") {
       long long dim = attrs["dim"].is_int() ? attrs["dim"].as_int() : -1;
       return syntax::call(syntax::dotted("torch.cat"), {syntax::pos(syntax::list(ins)), syntax::kw("dim", syntax::int_lit(dim))});
@@ -837,9 +710,12 @@ class TorchEmitter {
       throw NotTranslatable{loc, fmt::format("the operation `{}` has no PyTorch form in nnport yet", op)};
     }
     // a layer call: explicit padding, the module, its activation
-    std::vector<LayerPtr> inst{layer};
-    Ctx ctx;
-    Modules mods = modules_for(inst, pivot_of(layer), ctx, loc);
+    const Modules* known = nullptr;
+    if (layer_modules) {
+      auto it = layer_modules->find(layer.get());
+      if (it != layer_modules->end()) known = &it->second;
+    }
+    Modules mods = known ? *known : modules_for({layer}, pivot_of(layer), Ctx{}, loc);
     ExprPtr x = ins.at(0);
     if (mods.pre) {
       std::vector<ExprPtr> items;
@@ -864,11 +740,11 @@ class TorchEmitter {
       if (it.is_int()) parts.push_back(syntax::int_lit(it.as_int()));
       else if (it.is_str() && it.as_str() == "newaxis") parts.push_back(syntax::none_lit());
       else if (it.is_str() && it.as_str() == "...") {
-        auto e = std::make_shared<Expr>();
+        auto e = syntax::new_expr();
         e->kind = ExprKind::Ellipsis;
         parts.push_back(e);
       } else if (it.is_list()) {
-        auto sl = std::make_shared<Expr>();
+        auto sl = syntax::new_expr();
         sl->kind = ExprKind::Slice;
         for (const auto& b : it.as_list()) sl->items.push_back(b.is_none() ? nullptr : literal(b));
         if (sl->items.size() == 3 && !sl->items[2]) sl->items.resize(2);  // `a:b`, not `a:b:`
@@ -878,7 +754,7 @@ class TorchEmitter {
       }
     }
     if (parts.size() == 1) return syntax::subscript(x, parts[0]);
-    auto index_tuple = std::make_shared<Expr>();  // `x[:, -1, :]`: a tuple without parentheses
+    auto index_tuple = syntax::new_expr();  // `x[:, -1, :]`: a tuple without parentheses
     index_tuple->kind = ExprKind::Tuple;
     index_tuple->items = parts;
     return syntax::subscript(x, index_tuple);
@@ -910,7 +786,7 @@ class TorchEmitter {
       throw NotTranslatable{e->loc, fmt::format("`{}` (a Keras/TensorFlow name) has no PyTorch translation here", e->name)};
     if (e->kind == ExprKind::Attribute && mentions_framework(e))
       throw NotTranslatable{e->loc, fmt::format("`{}` has no PyTorch translation in nnport", syntax::print_expr(*e))};
-    auto c = std::make_shared<Expr>(*e);
+    auto c = syntax::new_expr(*e);
     c->object = translate(e->object, ctx);
     c->element = translate(e->element, ctx);
     for (auto& x : c->items) x = translate(x, ctx);
@@ -921,7 +797,7 @@ class TorchEmitter {
 
   // An expression translated without looking at its own site (an operand of `+=`).
   ExprPtr translate_plain(const ExprPtr& e, Ctx& ctx) {
-    auto c = std::make_shared<Expr>(*e);
+    auto c = syntax::new_expr(*e);
     c->object = translate(e->object, ctx);
     for (auto& x : c->items) x = translate(x, ctx);
     for (auto& a : c->args) a.value = translate(a.value, ctx);
@@ -937,10 +813,8 @@ class TorchEmitter {
       for (const auto& l : s.layers) paths_[l->path] = l->path + ".0";
       return syntax::call(nn("Sequential"), {syntax::pos(m.main), syntax::pos(act)});
     }
-    bool chained = std::any_of(M.nodes.begin(), M.nodes.end(), [&](const pivot::Node& n) {
-      return n.kind == "call" && !n.parent.empty() &&
-             std::any_of(s.layers.begin(), s.layers.end(), [&](const LayerPtr& l) { return l->path == n.module; });
-    });
+    bool chained =
+        std::any_of(s.layers.begin(), s.layers.end(), [&](const LayerPtr& l) { return graph_.chained_call(l->path); });
     if (chained && (m.pre || !m.activation.empty())) {
       // a layer put into a Sequential elsewhere: its padding and activation go with it
       std::vector<Argument> parts;
@@ -957,11 +831,7 @@ class TorchEmitter {
   }
 
   // The nodes a container chains its i-th child with.
-  const pivot::Node* chained_node(const std::string& container, size_t i) {
-    for (const auto& n : M.nodes)
-      if (n.kind == "call" && n.parent == container && n.child_index == (int)i) return &n;
-    return nullptr;
-  }
+  const pivot::Node* chained_node(const std::string& container, size_t i) { return graph_.chained(container, (int)i); }
 
   // A Keras Sequential's layers as the modules of an nn.Sequential, with permutes,
   // explicit padding and activations in between: one group of modules per layer (the
@@ -1228,7 +1098,7 @@ class TorchEmitter {
       before[0]->blank_line_before = s.blank_line_before;
       before[0]->empty_lines_before = s.empty_lines_before;
       if (!rest.empty()) {
-        rest[0] = std::make_shared<Stmt>(*rest[0]);
+        rest[0] = syntax::new_stmt(*rest[0]);
         rest[0]->leading_comments.clear();
         rest[0]->blank_line_before = false;
         rest[0]->empty_lines_before = 0;
@@ -1248,7 +1118,7 @@ class TorchEmitter {
                   "write it by hand in PyTorch (model-level compile/fit/evaluate/predict statements are migrated)");
       return {};
     }
-    auto c = std::make_shared<Stmt>(s);
+    auto c = syntax::new_stmt(s);
     try {
       switch (s.kind) {
         case StmtKind::ClassDef: return {translate_class(s, ctx)};
@@ -1294,7 +1164,7 @@ class TorchEmitter {
   }
 
   StmtPtr pass_stmt() {
-    auto p = std::make_shared<Stmt>();
+    auto p = syntax::new_stmt();
     p->kind = StmtKind::Pass;
     return p;
   }
@@ -1323,21 +1193,22 @@ class TorchEmitter {
     // the container is the Sequential this layer is a child of
     LayerPtr child = ls->layers.empty() ? nullptr : ls->layers[0];
     if (!child) return nullptr;
-    LayerPtr container;
-    size_t index = 0;
-    std::function<void(const LayerPtr&)> find = [&](const LayerPtr& l) {
-      for (size_t i = 0; i < l->children.size(); ++i) {
-        if (l->children[i].second == child && l->op == "sequential") {
-          container = l;
-          index = i;
+    if (!sequential_slots_) {  // once, not a walk of the model per `.add`
+      sequential_slots_.emplace();
+      std::function<void(const LayerPtr&)> walk = [&](const LayerPtr& l) {
+        for (size_t i = 0; i < l->children.size(); ++i) {
+          if (l->op == "sequential") (*sequential_slots_)[l->children[i].second.get()] = {l, i};  // the last one wins
+          walk(l->children[i].second);
         }
-        find(l->children[i].second);
-      }
-    };
-    find(M.root);
-    if (!container) throw NotTranslatable{s.loc, "a layer added to a Sequential the model does not use"};
+      };
+      walk(M.root);
+    }
+    auto slot = sequential_slots_->find(child.get());
+    if (slot == sequential_slots_->end())
+      throw NotTranslatable{s.loc, "a layer added to a Sequential the model does not use"};
+    const auto& [container, index] = slot->second;
     auto modules = sequential_modules_for_child(container, index, s.value->args[0].value, ctx);
-    auto block = std::make_shared<Stmt>();
+    auto block = syntax::new_stmt();
     block->kind = StmtKind::Other;  // placeholder carrying several appends
     std::vector<StmtPtr> appends;
     for (auto& m : modules)
@@ -1352,9 +1223,20 @@ class TorchEmitter {
     return block;
   }
 
+  // The modules for one child come from the groups of the whole container, which are the
+  // same for each of its `.add` statements: they are computed once per container and
+  // context, not once per statement (quadratic in the Sequential's length).
   std::vector<ExprPtr> sequential_modules_for_child(const LayerPtr& container, size_t index, const ExprPtr& source,
                                                     Ctx& ctx) {
-    return sequential_groups(container, {}, ctx, source->loc).at(index);
+    auto& [for_container, for_ctx, groups] = add_groups_;
+    if (for_container != container || for_ctx.allowed != ctx.allowed || for_ctx.locals != ctx.locals ||
+        for_ctx.in_model_class != ctx.in_model_class || for_ctx.in_forward != ctx.in_forward) {
+      for_container = nullptr;  // until the groups are complete (sequential_groups may throw)
+      groups = sequential_groups(container, {}, ctx, source->loc);
+      for_container = container;
+      for_ctx = ctx;
+    }
+    return groups.at(index);
   }
 
   // `model = nn.Sequential()` followed by appends in the same block: one nn.Sequential(...).
@@ -1397,7 +1279,7 @@ class TorchEmitter {
   }
 
   StmtPtr translate_class(const Stmt& s, Ctx ctx) {
-    auto c = std::make_shared<Stmt>(s);
+    auto c = syntax::new_stmt(s);
     bool model = is_model_class(s);
     if (model) {
       c->bases = {syntax::pos(nn("Module"))};
@@ -1419,7 +1301,7 @@ class TorchEmitter {
   }
 
   StmtPtr translate_function(const Stmt& s, Ctx ctx) {
-    auto f = std::make_shared<Stmt>(s);
+    auto f = syntax::new_stmt(s);
     ctx.in_forward = ctx.in_model_class && s.name == "call";
     f->params.clear();
     for (auto p : s.params) {
@@ -1537,12 +1419,14 @@ class TorchEmitter {
       return {a};
     }
     std::map<std::string, int> counters;
-    std::map<std::string, std::string> attr_of;  // pivot path -> attribute
+    std::unordered_map<std::string, std::string> attr_of;  // pivot path -> attribute
     std::vector<StmtPtr> init{syntax::expr_stmt(
         syntax::call(syntax::attr(syntax::call(syntax::name("super"), {}), "__init__"), {}))};
     Ctx ctx;
+    std::map<const pivot::Layer*, Modules> layer_modules;  // again for their calls in forward (node_expr)
     for (auto& [name, l] : M.root->children) {
       Modules m = modules_for({l}, pivot_of(l), ctx, l->loc);
+      layer_modules.emplace(l.get(), m);
       if (!m.main) continue;
       std::string a = attribute_name(l, counters);
       attr_of[l->path] = a;
@@ -1556,7 +1440,20 @@ class TorchEmitter {
       init.push_back(syntax::assign(syntax::attr(syntax::name("self"), a), module));
     }
     // forward: one statement per node; a value used once by the next node keeps its name
-    std::map<int, std::string> var_of;
+    // value id -> its variable: a std::map's behaviour (operator[] binds, at() throws) over a
+    // vector, as the ids are dense and it is read for every node
+    struct {
+      std::vector<std::string> names;
+      std::vector<bool> bound;
+      std::string& operator[](int v) {
+        bound.at(v) = true;
+        return names[v];
+      }
+      const std::string& at(int v) const {
+        if (v < 0 || v >= (int)bound.size() || !bound[v]) throw std::out_of_range("map::at");
+        return names[v];
+      }
+    } var_of{std::vector<std::string>(M.values.size()), std::vector<bool>(M.values.size(), false)};
     std::vector<syntax::Parameter> params{syntax::Parameter{"self", nullptr, nullptr, false, false}};
     for (const auto& in : M.inputs) {
       std::string n = in.name.empty() ? "x" : in.name;
@@ -1564,14 +1461,14 @@ class TorchEmitter {
       params.push_back(syntax::Parameter{n, nullptr, nullptr, false, false});
     }
     std::set<std::string> taken;
-    for (auto& [v, n] : var_of) taken.insert(n);
+    for (const auto& in : M.inputs) taken.insert(var_of.at(in.value));
+    // x, x1, x2, ...: the first one not taken. Names are only ever added, so the search
+    // resumes where the last one stopped instead of starting from x each time.
+    int next_fresh = 0;
     auto fresh = [&]() {
-      for (int k = 0;; ++k) {
+      for (int& k = next_fresh;; ++k) {
         std::string n = k == 0 ? "x" : "x" + std::to_string(k);
-        if (!taken.count(n)) {
-          taken.insert(n);
-          return n;
-        }
+        if (taken.insert(n).second) return n;
       }
     };
     std::vector<StmtPtr> fwd;
@@ -1582,14 +1479,15 @@ class TorchEmitter {
       for (int v : n.inputs) ins.push_back(syntax::name(var_of.at(v)));
       ExprPtr callee;
       if (n.kind == "call") {
-        if (!attr_of.count(n.module) && M.find(n.module)->op != "concat" && M.find(n.module)->op != "add" &&
+        auto attribute = attr_of.find(n.module);
+        if (attribute == attr_of.end() && M.find(n.module)->op != "concat" && M.find(n.module)->op != "add" &&
             M.find(n.module)->op != "sub" && M.find(n.module)->op != "mul")
           fail(n.loc, "internal: layer without attribute " + n.module);
-        if (attr_of.count(n.module)) callee = syntax::attr(syntax::name("self"), attr_of[n.module]);
+        if (attribute != attr_of.end()) callee = syntax::attr(syntax::name("self"), attribute->second);
       }
       ExprPtr e;
       try {
-        e = node_expr(n, ins, callee, n.loc);
+        e = node_expr(n, ins, callee, n.loc, &layer_modules);
       } catch (const NotTranslatable& t) {
         fail(t.loc.known() ? t.loc : n.loc, "cannot migrate to PyTorch: " + t.what);
       }
@@ -1622,18 +1520,18 @@ class TorchEmitter {
       fwd.pop_back();
     }
     fwd.push_back(syntax::return_stmt(ret));
-    auto init_f = std::make_shared<Stmt>();
+    auto init_f = syntax::new_stmt();
     init_f->kind = StmtKind::FunctionDef;
     init_f->name = "__init__";
     init_f->params = {syntax::Parameter{"self", nullptr, nullptr, false, false}};
     init_f->body = init;
-    auto fwd_f = std::make_shared<Stmt>();
+    auto fwd_f = syntax::new_stmt();
     fwd_f->kind = StmtKind::FunctionDef;
     fwd_f->name = "forward";
     fwd_f->params = params;
     fwd_f->body = fwd;
     fwd_f->blank_line_before = true;
-    auto c = std::make_shared<Stmt>();
+    auto c = syntax::new_stmt();
     c->kind = StmtKind::ClassDef;
     c->name = cls;
     c->bases = {syntax::pos(nn("Module"))};
@@ -1708,7 +1606,7 @@ class TorchEmitter {
     const Stmt* init = nullptr;
     for (auto& m : cls.body)
       if (m->kind == StmtKind::FunctionDef && m->name == "__init__") init = m.get();
-    auto f = std::make_shared<Stmt>();
+    auto f = syntax::new_stmt();
     f->kind = StmtKind::FunctionDef;
     f->name = cls.name;
     f->loc = cls.loc;
@@ -1745,11 +1643,10 @@ class TorchEmitter {
                           "GRUResetBefore", "KerasGRUResetBefore"})
       if (helpers_.count(h)) order.push_back(h);
     std::vector<std::string> sources;
-    for (const auto& h : order) sources.push_back(kHelperSources.at(h));
+    for (const auto& h : order) sources.push_back(torch_helper_sources().at(h));
     if (!training_out_.helpers.empty()) sources.push_back(torch_training_helpers(training_out_.helpers, module_names_));
     for (const auto& source : sources) {
-      helper_sources_.push_back(syntax::parse_module(source, "<nnport helper>"));
-      for (auto& st : helper_sources_.back().body) {
+      for (auto& st : helper_statements_of(source)) {
         st->empty_lines_before = 2;
         st->blank_line_before = true;
         out.push_back(st);
@@ -1761,6 +1658,7 @@ class TorchEmitter {
 
 TorchOutput emit_torch(pivot::Program& program, pivot::Model& model, const passes::LayoutPlan& layout,
                        const EmitOptions& options, DiagnosticSink& sink) {
+  syntax::NodeArenaScope arena;  // the generated file's nodes (syntax/arena.h)
   TorchEmitter e(program, model, layout, options, sink);
   return e.run();
 }

@@ -222,5 +222,22 @@ TEST(TorchBackend, SummaryAndBuildAreLeftOutSilently) {
   EXPECT_TRUE(r.diagnostics.empty());
 }
 
+// Functional code becomes a forward whose new variables are x, x1, x2, ...: each the first
+// name not taken (the search resumes where the last one stopped instead of starting at x).
+TEST(TorchBackend, FreshVariableNamesAreUniqueAndInOrder) {
+  std::string src = "import keras\nfrom keras import layers\n\ninputs = keras.Input(shape=(8,), name=\"x2\")\n"
+                    "x = layers.Dense(8)(inputs)\n";
+  for (int i = 0; i < 6; ++i) src += "y = layers.Dense(8)(x)\nx = layers.add([x, y])\n";
+  src += "outputs = layers.Dense(2)(x)\nmodel = keras.Model(inputs, outputs)\n";
+  std::string out = torch(src, opts({}));
+  EXPECT_EQ(out, torch(src, opts({})));  // the same names every time
+  // the input is called x2: fresh names skip it
+  EXPECT_NE(out.find("    def forward(self, x2):\n        x2 = self.dense(x2)\n        x = self.dense_1(x2)\n"
+                     "        x1 = x2 + x\n        x3 = self.dense_2(x1)\n        x4 = x1 + x3\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("        x12 = x10 + x11\n        return self.dense_7(x12)\n"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace nnport

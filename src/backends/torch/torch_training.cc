@@ -327,7 +327,7 @@ std::vector<StmtPtr> torch_training_statements(const pivot::TrainingStep& step, 
   if (!c.metrics.empty()) {
     const catalog::LossDef& ld = *catalog::loss(c.loss);
     need(ld.metric, out);
-    auto table = std::make_shared<syntax::Expr>();
+    auto table = syntax::new_expr();
     table->kind = ExprKind::Dict;
     table->items = {syntax::str_lit("accuracy")};
     table->values = {syntax::name(ld.metric)};

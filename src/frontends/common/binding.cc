@@ -14,16 +14,17 @@ const BoundArg* Bound::find(const std::string& name) const {
 
 Bound bind_arguments(const catalog::Signature& sig, const std::string& display_name, evaluate::Args& args, syntax::Expr* call) {
   Bound out;
-  std::vector<bool> given(sig.params.size(), false);
-  std::vector<BoundArg> vals(sig.params.size());
+  out.args.reserve(sig.params.size());
+  for (const catalog::Param& p : sig.params) out.args.emplace_back(p.name, BoundArg{nullptr, nullptr, &p, false});
+  auto given = [&](size_t j) -> bool { return out.args[j].second.given; };
+  auto vals = [&](size_t j) -> BoundArg& { return out.args[j].second; };
   size_t pi = 0;
   for (size_t i = 0; i < args.positional.size(); ++i) {
     while (pi < sig.params.size() && sig.params[pi].keyword_only) ++pi;
     if (pi >= sig.params.size())
       fail(call->loc, fmt::format("`{}` takes at most {} positional arguments", display_name, i),
            "check the call against the framework's documentation");
-    vals[pi] = BoundArg{args.positional[i], args.positional_exprs[i], &sig.params[pi], true};
-    given[pi] = true;
+    vals(pi) = BoundArg{args.positional[i], args.positional_exprs[i], &sig.params[pi], true};
     ++pi;
   }
   for (size_t i = 0; i < args.keywords.size(); ++i) {
@@ -35,25 +36,23 @@ Bound bind_arguments(const catalog::Signature& sig, const std::string& display_n
     if (idx == sig.params.size())
       fail(at->loc, fmt::format("`{}` has no parameter `{}`", display_name, k),
            "remove the argument or check its spelling");
-    if (given[idx]) fail(at->loc, fmt::format("`{}` got several values for `{}`", display_name, k));
-    vals[idx] = BoundArg{v, args.keyword_exprs[i], &sig.params[idx], true};
-    given[idx] = true;
+    if (given(idx)) fail(at->loc, fmt::format("`{}` got several values for `{}`", display_name, k));
+    vals(idx) = BoundArg{v, args.keyword_exprs[i], &sig.params[idx], true};
   }
   for (size_t j = 0; j < sig.params.size(); ++j) {
     const catalog::Param& p = sig.params[j];
-    if (!given[j]) {
+    if (!given(j)) {
       if (!p.default_value)
         fail(call->loc, fmt::format("`{}` is missing its argument `{}`", display_name, p.name));
-      vals[j] = BoundArg{evaluate::from_attr(*p.default_value), nullptr, &p, false};
+      if (!p.dropped && !p.default_only) vals(j).value = evaluate::from_attr(*p.default_value);
     } else if (p.default_only) {
       pivot::Attr a;
-      if (!evaluate::to_attr(vals[j].value, a) || a != *p.default_value)
-        fail((vals[j].expr ? vals[j].expr : call)->loc,
-             fmt::format("`{}={}` of `{}` is not supported by nnport", p.name, evaluate::repr(vals[j].value),
+      if (!evaluate::to_attr(vals(j).value, a) || a != *p.default_value)
+        fail((vals(j).expr ? vals(j).expr : call)->loc,
+             fmt::format("`{}={}` of `{}` is not supported by nnport", p.name, evaluate::repr(vals(j).value),
                          display_name),
              fmt::format("only the default `{}={}` can be migrated", p.name, pivot::to_python(*p.default_value)));
     }
-    out.args.emplace_back(p.name, vals[j]);
   }
   return out;
 }

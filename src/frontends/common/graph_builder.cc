@@ -32,12 +32,18 @@ void GraphBuilder::register_child(evaluate::Instance& owner, const std::string& 
     instances_[child.get()] = v;
   }
   if (!child) return;  // plain attributes (ints, lists, ...) are not sub-modules
+  // `self.name = ...` again replaces the first child of that name. The names are looked
+  // up in an index (a scan of the children made a model with thousands of fields
+  // quadratic) that takes in the children appended since its last use, by this or any
+  // other path.
   auto& ch = owner.layer->children;
-  for (auto& [k, c] : ch)
-    if (k == name) {
-      c = child;
-      return;
-    }
+  ChildNames& names = child_names_[owner.layer.get()];
+  names.layer = owner.layer;
+  for (; names.indexed < ch.size(); ++names.indexed) names.first.emplace(ch[names.indexed].first, names.indexed);
+  if (auto it = names.first.find(name); it != names.first.end()) {
+    ch[it->second].second = child;
+    return;
+  }
   ch.emplace_back(name, child);
 }
 
@@ -68,7 +74,7 @@ std::vector<int> GraphBuilder::append_node(const std::string& kind, const std::s
   for (size_t i = 0; i < outputs; ++i) n.outputs.push_back(model_.new_value());
   passes::infer_node(model_, n);
   program_.sites[n.site].nodes.push_back(n.id);
-  model_.nodes.push_back(n);
+  model_.nodes.push_back(std::move(n));
   return model_.nodes.back().outputs;
 }
 

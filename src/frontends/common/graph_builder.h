@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 
 #include "evaluate/interpreter.h"
 
@@ -49,10 +50,17 @@ class GraphBuilder : public evaluate::Frontend {
   pivot::Program& program_;
   pivot::Model& model_;
   DiagnosticSink& sink_;
-  std::map<syntax::Expr*, int> sites_;
+  std::unordered_map<syntax::Expr*, int> sites_;  // hashed: looked up for every call
   std::string chain_parent_;  // set while a sequential container chains its children
   int chain_index_ = -1;
   std::map<const pivot::Layer*, evaluate::ValuePtr> instances_;
+  // register_child's index of a model instance's children: the first position of each name
+  struct ChildNames {
+    pivot::LayerPtr layer;  // keeps the key alive
+    size_t indexed = 0;     // children indexed so far
+    std::unordered_map<std::string, size_t> first;
+  };
+  std::unordered_map<const pivot::Layer*, ChildNames> child_names_;
 };
 
 }  // namespace nnport::frontends

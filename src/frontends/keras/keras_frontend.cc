@@ -255,13 +255,13 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
       continue;
     }
     if (cv.empty()) {
-      Attr value = constant(in, a, call, fmt::format("`{}` of `{}`", name, display));
+      Attr value = constant(in, a, call, "`{}` of `{}`", name, display);
       if (p->attr.empty()) continue;
       l->attrs[p->attr] = value;
       keep_expr(p->attr, a);
       continue;
     }
-    Attr value = constant(in, a, call, fmt::format("`{}` of `{}`", name, display));
+    Attr value = constant(in, a, call, "`{}` of `{}`", name, display);
     if (cv == "keras_padding") {
       std::string t = value.is_str() ? value.as_str() : "";
       if (t != "same" && t != "valid")
@@ -620,7 +620,7 @@ ValuePtr KerasFrontend::functional_op(Interpreter& in, const catalog::OpDef& def
       continue;
     }
     if (a.param->dropped || a.param->default_only || a.param->attr.empty() || !a.param->converter.empty()) continue;
-    attrs[a.param->attr] = constant(in, a, call, name);
+    attrs[a.param->attr] = constant(in, a, call, a.param->name);
   }
   if (inputs.size() < 2) fail(call->loc, "merge functions take a list of at least two tensors");
   auto outs = append_node("op", def.id, "", attrs, inputs, 1, call, call->loc);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <string_view>
 
 #include "catalog/catalog.h"
 #include "catalog/training.h"
@@ -23,12 +24,13 @@ namespace {
 
 // How users spell torch modules; everything is canonicalised to these prefixes.
 std::string canonical(const std::string& q) {
-  for (const char* p : {"torch.nn.modules.activation.", "torch.nn.modules.conv.", "torch.nn.modules.linear.",
-                        "torch.nn.modules.pooling.", "torch.nn.modules.batchnorm.", "torch.nn.modules.container.",
-                        "torch.nn.modules.rnn.", "torch.nn.modules.dropout.", "torch.nn.modules.flatten.",
-                        "torch.nn.modules.sparse.", "torch.nn.modules.normalization.", "torch.nn.modules."}) {
-    std::string pre = p;
-    if (q.rfind(pre, 0) == 0 && q.find('.', pre.size()) == std::string::npos) return "torch.nn." + q.substr(pre.size());
+  // (called for every attribute of every call: the prefixes are not copied into strings)
+  for (std::string_view pre : {"torch.nn.modules.activation.", "torch.nn.modules.conv.", "torch.nn.modules.linear.",
+                               "torch.nn.modules.pooling.", "torch.nn.modules.batchnorm.", "torch.nn.modules.container.",
+                               "torch.nn.modules.rnn.", "torch.nn.modules.dropout.", "torch.nn.modules.flatten.",
+                               "torch.nn.modules.sparse.", "torch.nn.modules.normalization.", "torch.nn.modules."}) {
+    if (q.compare(0, pre.size(), pre) == 0 && q.find('.', pre.size()) == std::string::npos)
+      return "torch.nn." + q.substr(pre.size());
   }
   if (q.rfind("torch.functional.", 0) == 0) return "torch." + q.substr(17);
   return q;
@@ -306,7 +308,8 @@ ValuePtr TorchFrontend::container(Interpreter& in, const std::string& op, Args& 
 
 ValuePtr TorchFrontend::construct(Interpreter& in, const std::string& q, const catalog::OpDef& def,
                                   const catalog::Signature& sig, Args& args, syntax::Expr* call) {
-  Bound b = bind_arguments(sig, short_name(q), args, call);
+  const std::string display = short_name(q);
+  Bound b = bind_arguments(sig, display, args, call);
   auto l = std::make_shared<pivot::Layer>();
   l->op = def.id;
   l->loc = call->loc;
@@ -319,7 +322,7 @@ ValuePtr TorchFrontend::construct(Interpreter& in, const std::string& q, const c
   for (const auto& [name, a] : b.args) {
     const catalog::Param* p = a.param;
     if (p->dropped || p->default_only) continue;
-    Attr value = constant(in, a, call, fmt::format("`{}` of `{}`", name, short_name(q)));
+    Attr value = constant(in, a, call, "`{}` of `{}`", name, display);
     if (p->converter == "torch_padding") {
       // PyTorch padding: an int or tuple of explicit (symmetric) amounts, or "same"/"valid".
       if (value.is_str()) {
@@ -363,7 +366,8 @@ ValuePtr TorchFrontend::functional(Interpreter& in, const std::string& q, const 
     a.positional.insert(a.positional.begin(), receiver);
     a.positional_exprs.insert(a.positional_exprs.begin(), call->object ? call->object->object.get() : nullptr);
   }
-  Bound b = bind_arguments(sig, short_name(q), a, call);
+  const std::string display = short_name(q);
+  Bound b = bind_arguments(sig, display, a, call);
   pivot::Attrs attrs;
   std::vector<int> inputs;
   auto pc = std::make_shared<syntax::PivotCall>();
@@ -386,7 +390,7 @@ ValuePtr TorchFrontend::functional(Interpreter& in, const std::string& q, const 
       continue;
     }
     if (p->dropped || p->default_only) continue;
-    Attr value = constant(in, arg, call, fmt::format("`{}` of `{}`", name, short_name(q)));
+    Attr value = constant(in, arg, call, "`{}` of `{}`", name, display);
     if (p->converter == "torch_padding") {
       attrs["padding_type"] = value.is_str() ? value : Attr("explicit");
       attrs["padding_amount"] = value.is_str() ? Attr(0) : value;
