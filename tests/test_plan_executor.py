@@ -572,3 +572,24 @@ def test_errors_in_the_model_file_are_reported(write_pair, tmp_path):
         match=r"(?s)importing the model file failed in .*source_model\.py.*line 3.*TypeError",
     ):
         verify.verify(src, dst, trials=1)
+
+
+def test_tensors_file_round_trips_every_dtype_and_shape(tmp_path):
+    arrays = {
+        "0/0/0": np.arange(24, dtype=np.float32).reshape(2, 3, 4),
+        "0/0/1": np.asarray(7, dtype=np.int64),  # a scalar
+        "1/0/0": np.zeros((0, 5), dtype=np.float64),  # empty
+        "1/0/1": np.asfortranarray(np.ones((3, 2), dtype=np.float16)),  # written C-ordered
+        "2/0/0": np.array([True, False]),
+    }
+    path = tmp_path / "arrays.tensors"
+    planlib.save_tensors(str(path), arrays)
+    loaded = planlib.load_tensors(str(path))
+    assert list(loaded) == list(arrays)
+    for key, array in arrays.items():
+        assert loaded[key].dtype == array.dtype and loaded[key].shape == array.shape
+        np.testing.assert_array_equal(loaded[key], array)
+        assert not loaded[key].flags.writeable or not array.size  # a view of the mapped file
+    path.write_bytes(b"PK\x03\x04 not ours")
+    with pytest.raises(planlib.PlanError, match="not an nnport tensors file"):
+        planlib.load_tensors(str(path))

@@ -469,7 +469,7 @@ def outcome(tmp_path_factory, workers):
                 "keras",
                 "export",
                 {**source_request, "weights": str(case / "source.weights.h5")}
-                | {"out": str(case / "arrays.npz")},
+                | {"out": str(case / "arrays.tensors")},
             ),
             (
                 "keras",
@@ -483,7 +483,7 @@ def outcome(tmp_path_factory, workers):
                 "torch",
                 "import",
                 {"model": str(dst), "entry": plan["entry"], "plan": plan}
-                | {"arrays": str(case / "arrays.npz"), "out": str(case / "migrated.pt")}
+                | {"arrays": str(case / "arrays.tensors"), "out": str(case / "migrated.pt")}
                 | {"run": {"inputs": str(case / "inputs.npz"), "out": str(case / "torch.npz")}},
             )
         )
@@ -491,14 +491,14 @@ def outcome(tmp_path_factory, workers):
     cnn = files["cnn-keep"]
     for name, (step, change) in ERRORS.items():
         plan = plan_with(CASES["cnn-keep"][2], change)
-        arrays = cnn["dir"] / f"{name}.npz"
+        arrays = cnn["dir"] / f"{name}.tensors"
         if step == "export" or name == "wrong-shape":
             request = {"model": str(cnn["src"]), "entry": "make()", "plan": plan}
             keras_jobs.append(
                 ("keras", "export", {**request, "weights": str(cnn["h5"]), "out": str(arrays)})
             )
         else:  # the plan's change does not touch the arrays
-            arrays = cnn["dir"] / "arrays.npz"
+            arrays = cnn["dir"] / "arrays.tensors"
         if step == "import":
             request = {"model": str(cnn["dst"]), "entry": "make()", "plan": plan}
             out = cnn["dir"] / f"{name}.pt"
@@ -523,7 +523,7 @@ def test_migrated_model_computes_the_same_function(outcome, name):
     case = outcome["files"][name]["dir"]
     for command, out in [
         ("init", case / "source.weights.h5"),
-        ("export", case / "arrays.npz"),
+        ("export", case / "arrays.tensors"),
         ("run", case / "keras.npz"),
         ("import", case / "migrated.pt"),
     ]:
@@ -582,7 +582,7 @@ ERROR_MESSAGES = {
 def test_errors_name_layer_and_tensor(outcome, name):
     step, _ = ERRORS[name]
     case = outcome["files"]["cnn-keep"]["dir"]
-    out = case / (f"{name}.npz" if step == "export" else f"{name}.pt")
+    out = case / (f"{name}.tensors" if step == "export" else f"{name}.pt")
     message = step_error(outcome, step, out)
     assert message is not None, f"{name}: the {step} step did not fail"
     for part in ERROR_MESSAGES[name]:

@@ -6,18 +6,19 @@
 PyTorch and TensorFlow are fragile in one process (duplicate native runtimes,
 thread pools, allocators), so `weights` and `verify` give each framework a worker
 process of its own, which serves request after request (`nnport.workers`: importing
-a framework is most of a worker's time), and exchange arrays through .npz files.
+a framework is most of a worker's time), and exchange arrays through files (.npz, and
+nnport's own tensors file for the weights: `plan.save_tensors`).
 Each request runs as in a fresh process: the model files it loaded are forgotten
 afterwards and Keras's session is cleared. The second form runs one request and
 exits. A request is a JSON object whose keys depend on the command:
 
   torch init    model, entry, seed, out (.pt)
-  torch export  model, entry, plan, weights (.pt), out (.npz), result (.json)
-  torch import  model, entry, plan, arrays (.npz), out (.pt), [run]
+  torch export  model, entry, plan, weights (.pt), out (.tensors), result (.json)
+  torch import  model, entry, plan, arrays (.tensors), out (.pt), [run]
   torch run     model, entry, [plan], weights (.pt), inputs (.npz), out (.npz), [layers_out]
   keras init    model, entry, plan, seed, out (.weights.h5)
-  keras export  model, entry, plan, weights (.weights.h5 / .h5 / .keras), out (.npz), [result]
-  keras import  model, entry, plan, arrays (.npz), out (.weights.h5), [run]
+  keras export  model, entry, plan, weights (.weights.h5 / .h5 / .keras), out (.tensors), [result]
+  keras import  model, entry, plan, arrays (.tensors), out (.weights.h5), [run]
   keras run     model, entry, plan, weights (.weights.h5), inputs (.npz), out (.npz), [layers_out]
   torch|keras prepare   model, entry, plan: build the migrated model ahead for the next
                 request's `import` (a serving worker keeps it)
@@ -54,6 +55,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -424,7 +426,7 @@ def torch_export(request: dict) -> None:
                 arrays[planlib.tensor_key(i, j, k)] = planlib.build_tensor(
                     spec, sources, where, _torch_contiguous
                 )
-    np.savez(request["out"], **arrays)
+    planlib.save_tensors(request["out"], arrays)
     Path(request["result"]).write_text(json.dumps({"plan": plan}))
 
 
@@ -442,44 +444,46 @@ def torch_import(request: dict) -> None:
     modules = dict(model.named_modules())
     state = model.state_dict()
     produced: dict[str, Any] = {}
-    with np.load(request["arrays"]) as arrays:
-        for i, j, layer_plan, target in planlib.targets(plan):
-            path = target.get("module")
-            where = f"source layer {layer_plan['path']!r} -> target module {path!r}"
-            if path is None:
-                raise WorkerError(f"{where}: the plan does not name the target module")
-            module = modules.get(path)
-            if module is None:
-                raise WorkerError(f"{where}: the migrated model has no such module")
-            if type(module).__name__ != target["class"]:
+    arrays = planlib.load_tensors(request["arrays"])
+    for i, j, layer_plan, target in planlib.targets(plan):
+        path = target.get("module")
+        where = f"source layer {layer_plan['path']!r} -> target module {path!r}"
+        if path is None:
+            raise WorkerError(f"{where}: the plan does not name the target module")
+        module = modules.get(path)
+        if module is None:
+            raise WorkerError(f"{where}: the migrated model has no such module")
+        if type(module).__name__ != target["class"]:
+            raise WorkerError(
+                f"{where}: the plan expects a {target['class']}, "
+                f"the migrated model has a {type(module).__name__}"
+            )
+        where = f"{where} ({target['class']})"
+        for k, spec in enumerate(target["tensors"]):
+            key = f"{path}.{spec['name']}" if path else spec["name"]
+            if key not in state:
+                prefix = f"{path}." if path else ""
+                own = [n[len(prefix) :] for n in state if n.startswith(prefix)]
+                own = [n for n in own if "." not in n]
                 raise WorkerError(
-                    f"{where}: the plan expects a {target['class']}, "
-                    f"the migrated model has a {type(module).__name__}"
+                    f"{where}, tensor {spec['name']!r}: the migrated model has no {key!r} "
+                    f"(the module has: {', '.join(own) or 'none'})"
                 )
-            where = f"{where} ({target['class']})"
-            for k, spec in enumerate(target["tensors"]):
-                key = f"{path}.{spec['name']}" if path else spec["name"]
-                if key not in state:
-                    prefix = f"{path}." if path else ""
-                    own = [n[len(prefix) :] for n in state if n.startswith(prefix)]
-                    own = [n for n in own if "." not in n]
-                    raise WorkerError(
-                        f"{where}, tensor {spec['name']!r}: the migrated model has no {key!r} "
-                        f"(the module has: {', '.join(own) or 'none'})"
-                    )
-                if key in produced:
-                    raise WorkerError(f"{where}, tensor {spec['name']!r}: {key!r} is set twice")
-                if planlib.tensor_key(i, j, k) not in arrays.files:
-                    raise WorkerError(
-                        f"{where}, tensor {spec['name']!r}: not in {request['arrays']} "
-                        "(exported with another plan?)"
-                    )
-                value, existing = arrays[planlib.tensor_key(i, j, k)], state[key]
-                if list(value.shape) != list(existing.shape):
-                    raise WorkerError(
-                        f"{where}, tensor {spec['name']!r}: converted shape {list(value.shape)}, "
-                        f"the module expects {list(existing.shape)}"
-                    )
+            if key in produced:
+                raise WorkerError(f"{where}, tensor {spec['name']!r}: {key!r} is set twice")
+            if planlib.tensor_key(i, j, k) not in arrays:
+                raise WorkerError(
+                    f"{where}, tensor {spec['name']!r}: not in {request['arrays']} "
+                    "(exported with another plan?)"
+                )
+            value, existing = arrays[planlib.tensor_key(i, j, k)], state[key]
+            if list(value.shape) != list(existing.shape):
+                raise WorkerError(
+                    f"{where}, tensor {spec['name']!r}: converted shape {list(value.shape)}, "
+                    f"the module expects {list(existing.shape)}"
+                )
+            with warnings.catch_warnings():  # read-only (a mapped file): load_state_dict copies it
+                warnings.simplefilter("ignore", UserWarning)
                 produced[key] = torch.from_numpy(value).to(existing.dtype)
     missing = [
         key
@@ -867,7 +871,7 @@ def keras_export(request: dict) -> None:
                         f"named {min(ambiguous)!r}"
                     )
                 arrays[planlib.tensor_key(i, j, k)] = planlib.build_tensor(spec, sources, where)
-    np.savez(request["out"], **arrays)
+    planlib.save_tensors(request["out"], arrays)
     if "result" in request:  # the plan, as `torch export` writes it (no reordering here)
         Path(request["result"]).write_text(json.dumps({"plan": plan}))
 
@@ -900,46 +904,46 @@ def keras_import(request: dict) -> None:
             f"its forward pass calls {len(layers)}: {found or 'none'}; {first}"
         )
 
-    with np.load(request["arrays"]) as arrays:
-        for (i, j, layer_plan, target), layer in zip(planned, layers):
-            where = f"source layer {layer_plan['path']!r} -> target layer {layer.name!r}"
-            if type(layer).__name__ != target["class"]:
+    arrays = planlib.load_tensors(request["arrays"])
+    for (i, j, layer_plan, target), layer in zip(planned, layers):
+        where = f"source layer {layer_plan['path']!r} -> target layer {layer.name!r}"
+        if type(layer).__name__ != target["class"]:
+            raise WorkerError(
+                f"{where}: the plan expects a {target['class']}, "
+                f"the migrated model calls a {type(layer).__name__} here"
+            )
+        current = layer.get_weights()
+        specs = target["tensors"]
+        if len(current) != len(specs):
+            planned_names = [spec["name"].rsplit("/", 1)[-1] for spec in specs]
+            own = [_keras_weight_name(v) for v in layer.weights]
+            missing = [n for n in planned_names if n not in own]
+            extra = [n for n in own if n not in planned_names]
+            detail = "; ".join(
+                part
+                for part in (
+                    f"the layer has no {', '.join(map(repr, missing))}" if missing else "",
+                    f"the plan gives nothing for its {', '.join(map(repr, extra))}"
+                    if extra
+                    else "",
+                )
+                if part
+            )
+            raise WorkerError(
+                f"{where} ({target['class']}): the plan gives {len(specs)} tensors "
+                f"({', '.join(planned_names)}), the layer has {len(current)} "
+                f"({', '.join(own) or 'none'})" + (f": {detail}" if detail else "")
+            )
+        values = []
+        for k, (spec, existing) in enumerate(zip(specs, current)):
+            value = arrays[planlib.tensor_key(i, j, k)]
+            if value.shape != existing.shape:
                 raise WorkerError(
-                    f"{where}: the plan expects a {target['class']}, "
-                    f"the migrated model calls a {type(layer).__name__} here"
+                    f"{where} ({target['class']}), tensor {spec['name']!r}: "
+                    f"converted shape {list(value.shape)}, the layer expects {list(existing.shape)}"
                 )
-            current = layer.get_weights()
-            specs = target["tensors"]
-            if len(current) != len(specs):
-                planned_names = [spec["name"].rsplit("/", 1)[-1] for spec in specs]
-                own = [_keras_weight_name(v) for v in layer.weights]
-                missing = [n for n in planned_names if n not in own]
-                extra = [n for n in own if n not in planned_names]
-                detail = "; ".join(
-                    part
-                    for part in (
-                        f"the layer has no {', '.join(map(repr, missing))}" if missing else "",
-                        f"the plan gives nothing for its {', '.join(map(repr, extra))}"
-                        if extra
-                        else "",
-                    )
-                    if part
-                )
-                raise WorkerError(
-                    f"{where} ({target['class']}): the plan gives {len(specs)} tensors "
-                    f"({', '.join(planned_names)}), the layer has {len(current)} "
-                    f"({', '.join(own) or 'none'})" + (f": {detail}" if detail else "")
-                )
-            values = []
-            for k, (spec, existing) in enumerate(zip(specs, current)):
-                value = arrays[planlib.tensor_key(i, j, k)]
-                if value.shape != existing.shape:
-                    raise WorkerError(
-                        f"{where} ({target['class']}), tensor {spec['name']!r}: "
-                        f"converted shape {list(value.shape)}, the layer expects {list(existing.shape)}"
-                    )
-                values.append(value.astype(existing.dtype))
-            layer.set_weights(values)
+            values.append(value.astype(existing.dtype))
+        layer.set_weights(values)
     _keras_save(model, request.get("out"))
     if "run" in request:
         # verify: run the imported weights in this process too (importing TensorFlow is

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -156,8 +157,59 @@ def build_tensor(
 
 
 def tensor_key(layer_index: int, target_index: int, tensor_index: int) -> str:
-    """Key of a built tensor in the exchange .npz file."""
+    """Key of a built tensor in the exchange file (`save_tensors`)."""
     return f"{layer_index}/{target_index}/{tensor_index}"
+
+
+# --- the exchange file of built tensors ---------------------------------------
+#
+# `export` writes every target tensor into one file that `import` reads in the other
+# framework's worker: a magic line, the length of a JSON index (8 bytes, little-endian),
+# the index ({key: [dtype, shape, offset]}), then the raw C-ordered data, each tensor at a
+# 64-byte boundary. Unlike .npz, nothing is zipped or checksummed, and the reader maps the
+# file instead of copying it: an AlexNet's 230 MB pass in a fraction of .npz's time (the
+# file lies in /dev/shm, see `nnport.workers.scratch_dir`).
+
+TENSORS_MAGIC = b"NNPORT-TENSORS-1\n"
+_ALIGN = 64
+
+
+def save_tensors(path: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write `arrays` (C-contiguous, native byte order) as an exchange file."""
+    index, offset = {}, 0
+    for key, array in arrays.items():
+        offset = (offset + _ALIGN - 1) // _ALIGN * _ALIGN
+        index[key] = [array.dtype.str, list(array.shape), offset]
+        offset += array.nbytes
+    header = json.dumps(index).encode()
+    start = len(TENSORS_MAGIC) + 8 + len(header)
+    start = (start + _ALIGN - 1) // _ALIGN * _ALIGN
+    with open(path, "wb") as file:
+        file.write(TENSORS_MAGIC + len(header).to_bytes(8, "little") + header)
+        file.write(b"\0" * (start - file.tell()))
+        for key, array in arrays.items():
+            file.write(b"\0" * (start + index[key][2] - file.tell()))
+            if array.nbytes:
+                file.write(memoryview(np.ascontiguousarray(array).reshape(-1)).cast("B"))
+
+
+def load_tensors(path: str) -> dict[str, np.ndarray]:
+    """The tensors of an exchange file, read-only views of the mapped file."""
+    with open(path, "rb") as file:
+        magic = file.read(len(TENSORS_MAGIC))
+        if magic != TENSORS_MAGIC:
+            raise PlanError(f"{path} is not an nnport tensors file")
+        size = int.from_bytes(file.read(8), "little")
+        index = json.loads(file.read(size))
+        start = (len(TENSORS_MAGIC) + 8 + size + _ALIGN - 1) // _ALIGN * _ALIGN
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if index else b""
+    arrays = {}
+    for key, (dtype, shape, offset) in index.items():
+        dtype = np.dtype(dtype)
+        count = math.prod(shape)
+        array = np.frombuffer(mapped, dtype, count, start + offset) if count else np.empty(0, dtype)
+        arrays[key] = array.reshape(shape)
+    return arrays
 
 
 # --- layers -----------------------------------------------------------------

@@ -175,7 +175,7 @@ def export_request(plan: planlib.Plan, src, src_weights, entry: str, workdir) ->
         "entry": entry,
         "plan": plan,
         "weights": None if src_weights is None else str(src_weights),
-        "out": str(work / "arrays.npz"),
+        "out": str(work / "arrays.tensors"),
         "result": str(work / "export.json"),
     }
 
@@ -190,7 +190,7 @@ def import_request(dst, out, entry: str, workdir, run=None) -> dict:
         "model": str(dst),
         "entry": entry,
         "plan": ordered,
-        "arrays": str(work / "arrays.npz"),
+        "arrays": str(work / "arrays.tensors"),
         "out": None if out is None else str(out),
     }
     if run:  # in the same process: importing a framework is most of a worker's time
