@@ -4,9 +4,9 @@ In one run:
 
   (a) `python -c "import torch"` and `python -c "import tensorflow"` in subprocesses, best of
       3 each: what every verify paid before it had workers that stay (two fresh imports);
-  (b) one `nnport.Session` verifying the same migrated pair N times (AlexNet at 3x224x224,
-      61 M parameters, PyTorch -> Keras, 10 random inputs): the first pair (workers start),
-      then the median of the rest;
+  (b) one `nnport.Session` verifying the same migrated pair N times (AlexNet, 57 M
+      parameters, at 3x64x64 as the tests run it and at 3x224x224, PyTorch -> Keras, 10
+      random inputs): the first pair (workers start), then the median of the rest;
   (c) the same for the Keras tutorial CNN -> PyTorch (a small model: the fixed cost).
 
 It prints a table with the per-pair cost after the first, and its ratio to (a), and writes it
@@ -36,6 +36,8 @@ EXAMPLES = REPO / "examples"
 
 CASES = [
     # (label, example, --to, entry, input shape)
+    ("AlexNet 3x64x64 (as the tests run it), PyTorch -> Keras", "torch/alexnet.py", "keras",
+     "AlexNet(num_classes=10)", "3,64,64"),
     ("AlexNet 3x224x224, PyTorch -> Keras", "torch/alexnet.py", "keras", "AlexNet(num_classes=10)",
      "3,224,224"),
     ("TF tutorial CNN 32x32x3, Keras -> PyTorch", "keras/cifar_cnn.py", "torch", "model", ""),
