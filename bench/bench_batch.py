@@ -73,10 +73,11 @@ def make_tree(root: Path, files: int) -> dict[str, int]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         lines[folder] += len(text.splitlines())
-        options = {"input_shape": shape}
+        options = {"input_shape": shape} if shape else {}
         if entry:
             options["entry"] = entry
-        manifests[folder][rel] = options
+        if options:
+            manifests[folder][rel] = options
     for folder, manifest in manifests.items():
         (root / folder / "manifest.json").write_text(json.dumps({"files": manifest}))
     return lines

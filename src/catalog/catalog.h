@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "pivot/model.h"
@@ -97,8 +98,9 @@ class Catalog {
  private:
   Catalog();
   std::vector<OpDef> ops_;
-  std::map<std::string, size_t> by_id_;
-  std::map<std::string, Match> by_name_;  // "torch:torch.nn.Conv2d"
+  // (hashed: looked up for every layer and graph node of every file)
+  std::unordered_map<std::string, size_t> by_id_;
+  std::unordered_map<std::string, Match> by_name_;  // "torch:torch.nn.Conv2d"
 };
 
 // Parses a signature string (see Param) — exposed for tests.

@@ -1,8 +1,17 @@
 #include "diagnostics/diagnostic.h"
 
 #include <algorithm>
+#include <ostream>
 
 namespace nnport {
+
+const std::string& FileName::empty_name() {
+  static const std::string empty;
+  return empty;
+}
+
+std::ostream& operator<<(std::ostream& os, const FileName& f) { return os << f.str(); }
+
 namespace {
 
 const char* severity_word(Severity s) {
@@ -40,7 +49,7 @@ bool find_line(std::string_view source, int line, std::string_view& text, size_t
 
 std::string render(const Diagnostic& d, std::string_view source) {
   const Location& loc = d.loc;
-  std::string out = loc.file;
+  std::string out = loc.file.str();
   if (loc.known()) {
     out += ':' + std::to_string(loc.line) + ':' + std::to_string(loc.column);
   }

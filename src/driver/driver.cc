@@ -436,6 +436,7 @@ pivot::Layout native_layout(const std::string& to) {
 
 Result convert(std::string_view source, const std::string& file, const Options& options) {
   std::unique_ptr<Analysis> a;
+  DiagnosticSink warnings;  // the analysis' warnings, once it is released
   try {
     if (options.to != "keras" && options.to != "torch")
       fail({}, fmt::format("unknown target framework `{}`", options.to), "use --to keras or --to torch");
@@ -456,8 +457,13 @@ Result convert(std::string_view source, const std::string& file, const Options& 
     Result r;
     r.ok = true;
     r.framework = a->program.framework;
+    // The analysis is done with: its memory (the source's syntax tree, the pivot model) goes
+    // back before the printer's document takes as much again. (The generated tree holds
+    // what it reuses of the source's.)
+    warnings = std::move(a->sink);
+    a.reset();
     r.output = syntax::print_module(out);
-    render_warnings(r, a->sink, source);
+    render_warnings(r, warnings, source);
     return r;
   } catch (const NoModel& e) {
     Result r = failure(e, source, file, {}, options.entry);
@@ -465,7 +471,7 @@ Result convert(std::string_view source, const std::string& file, const Options& 
     r.framework = e.framework;
     return r;
   } catch (const MigrationError& e) {
-    return failure(e, source, file, a ? a->sink.items : std::vector<Diagnostic>{}, options.entry);
+    return failure(e, source, file, a ? a->sink.items : warnings.items, options.entry);
   } catch (const std::exception& e) {
     return failure(internal_error(e, file), source, file);
   }

@@ -71,6 +71,7 @@ LayoutPlan assign_layouts(pivot::Model& m, Layout native, bool keep) {
 
   for (auto& n : m.nodes) {
     const auto* def = cat.op(n.op);
+    std::string_view op = n.op;  // (compared with literals inline, not through libstdc++)
     n.input_permutations.assign(n.inputs.size(), {});
     auto convert = [&](size_t i, Layout want) {
       int v = n.inputs[i];
@@ -87,7 +88,7 @@ LayoutPlan assign_layouts(pivot::Model& m, Layout native, bool keep) {
     Layout out = Layout::Any;
     // `reshape(x, (-1, n))` of a whole feature map is a flatten
     catalog::LayoutRule rule = def->layout;
-    if (n.op == "reshape" && n.outputs.size() == 1 && m.value(n.outputs[0]).shape.size() == 2 && !n.inputs.empty() &&
+    if (op == "reshape" && n.outputs.size() == 1 && m.value(n.outputs[0]).shape.size() == 2 && !n.inputs.empty() &&
         spatial(m.value(n.inputs[0])))
       rule = catalog::LayoutRule::Flatten;
     switch (rule) {
@@ -128,13 +129,13 @@ LayoutPlan assign_layouts(pivot::Model& m, Layout native, bool keep) {
       case catalog::LayoutRule::Sequence:
         for (size_t i = 0; i < n.inputs.size(); ++i) {
           const auto& val = m.value(n.inputs[i]);
-          if (n.op == "reshape" && trivial_spatial(val, held[n.inputs[i]])) continue;
+          if (op == "reshape" && trivial_spatial(val, held[n.inputs[i]])) continue;
           convert(i, val.source_layout);
         }
         out = Layout::Any;
         for (int v : n.inputs)
-          if (spatial(m.value(v)) && m.value(v).source_layout != Layout::Any && n.op != "reshape" &&
-              n.op != "permute" && n.op != "getitem" && n.op != "transpose" && n.op != "mean")
+          if (spatial(m.value(v)) && m.value(v).source_layout != Layout::Any && op != "reshape" &&
+              op != "permute" && op != "getitem" && op != "transpose" && op != "mean")
             out = m.value(v).source_layout;
         break;
     }
@@ -142,8 +143,8 @@ LayoutPlan assign_layouts(pivot::Model& m, Layout native, bool keep) {
       held[o] = spatial(m.value(o)) ? out : Layout::Any;
       // these produce their output in the source's own layout (a Keras embedding's
       // (batch, time, features) output is channel-last, as a Conv1D after it reads it)
-      if (n.op == "flatten" || n.op == "reshape" || n.op == "permute" || n.op == "getitem" || n.op == "transpose" ||
-          n.op == "lstm" || n.op == "gru" || n.op == "rnn" || n.op == "embedding")
+      if (op == "flatten" || op == "reshape" || op == "permute" || op == "getitem" || op == "transpose" ||
+          op == "lstm" || op == "gru" || op == "rnn" || op == "embedding")
         held[o] = spatial(m.value(o)) ? m.value(o).source_layout : Layout::Any;
     }
   }

@@ -106,7 +106,7 @@ void infer_node_impl(pivot::Model& m, pivot::Node& n, const pivot::Layer* called
   if (layout == Layout::Any && def->layout == catalog::LayoutRule::Channels && x.size() >= 3)
     layout = m.framework == "keras" ? Layout::ChannelsLast : Layout::ChannelsFirst;
   for (int o : n.outputs) m.value(o).source_layout = layout;
-  const std::string& op = n.op;
+  std::string_view op = n.op;
   int rank = def->rank;
 
   if (x.empty() && op != "concat") {
@@ -385,6 +385,7 @@ void infer_shapes(pivot::Model& m) {
   // stand for the paths seen; and each node's layer is looked up once.
   std::unordered_set<const pivot::Layer*> seen;
   for (auto& n : m.nodes) {
+    std::string_view op = n.op;  // (compared with literals inline, not through libstdc++)
     pivot::LayerPtr l = n.kind == "call" ? m.find(n.module) : nullptr;
     infer_node_impl(m, n, l.get());
     finish_keras(m, n);
@@ -400,11 +401,11 @@ void infer_shapes(pivot::Model& m) {
       if (!x.empty()) {
         bool cl = m.value(n.inputs[0]).source_layout == Layout::ChannelsLast;
         long long channels = x.size() > 1 ? (cl ? x.back() : x[1]) : -1;
-        if (n.op == "linear") fill("in_features", x.back());
-        if (n.op.rfind("conv", 0) == 0) fill("in_channels", channels);
-        if (n.op.rfind("batchnorm", 0) == 0) fill("num_features", channels);
-        if (n.op == "lstm" || n.op == "gru" || n.op == "rnn") fill("input_size", x.back());
-        if (n.op == "layernorm") fill("normalized_shape", x.back());
+        if (op == "linear") fill("in_features", x.back());
+        if (op.rfind("conv", 0) == 0) fill("in_channels", channels);
+        if (op.rfind("batchnorm", 0) == 0) fill("num_features", channels);
+        if (op == "lstm" || op == "gru" || op == "rnn") fill("input_size", x.back());
+        if (op == "layernorm") fill("normalized_shape", x.back());
       }
     }
   }

@@ -6,6 +6,7 @@
 // printer writes the result in the style `ruff format` produces.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,7 +22,7 @@ struct Stmt;
 using ExprPtr = std::shared_ptr<Expr>;
 using StmtPtr = std::shared_ptr<Stmt>;
 
-enum class ExprKind {
+enum class ExprKind : uint8_t {
   Name,       // name
   Int,        // int_value; text keeps the source spelling ("0x10", "1_000")
   Float,      // float_value; text keeps the source spelling
@@ -78,15 +79,21 @@ struct PivotCall {
   int site = -1;                                       // call-site id (index into Program::sites)
 };
 
+// Field order packs the small fields together (a large file has hundreds of thousands of
+// these).
 struct Expr {
   ExprKind kind = ExprKind::None;
+  bool bool_value = false;
+  bool is_fstring = false;
+  bool parenthesized = false;       // written inside parentheses in the source (the printer keeps them where
+                                    // ruff does); a Tuple: has its own parentheses (`return a, b` has none)
+  bool magic_trailing_comma = false;  // List/Tuple/Set/Dict/Call/Subscript: the source ended the elements
+                                      // with a comma, so the printer keeps them one per line (as ruff does)
   Location loc;
   std::string name;
   std::string text;
   long long int_value = 0;
   double float_value = 0;
-  bool bool_value = false;
-  bool is_fstring = false;
   ExprPtr object;
   std::vector<ExprPtr> items;
   std::vector<ExprPtr> values;
@@ -100,13 +107,9 @@ struct Expr {
                                     // (own-line comments above the element come first, each ended by '\n';
                                     // own-line comments after the last element follow, each after a '\v';
                                     // a comment right after the opening bracket: a first line "\f# ...\n")
-  bool parenthesized = false;       // written inside parentheses in the source (the printer keeps them where
-                                    // ruff does); a Tuple: has its own parentheses (`return a, b` has none)
-  bool magic_trailing_comma = false;  // List/Tuple/Set/Dict/Call/Subscript: the source ended the elements
-                                      // with a comma, so the printer keeps them one per line (as ruff does)
 };
 
-enum class StmtKind {
+enum class StmtKind : uint8_t {
   Expr,        // value
   Assign,      // targets[0] = targets[1] = ... = value
   AugAssign,   // targets[0] op value; op is "+=", "-=", ...
@@ -130,21 +133,23 @@ enum class StmtKind {
 
 struct Stmt {
   StmtKind kind = StmtKind::Pass;
+  bool blank_line_before = false;             // the source had an empty line before this statement
+  bool is_elif = false;
+  bool magic_trailing_comma = false;  // FunctionDef params / ClassDef bases / ImportFrom names ended with a comma
+  bool blank_line_before_else = false;  // (see else_leading_comments below)
+  int empty_lines_before = 0;                 // how many (the parser caps it at 2; 0 with blank_line_before = 1)
   Location loc;
   std::vector<std::string> leading_comments;  // full comment lines directly above, each starting with '#'
                                               // (an empty entry: a blank line kept between them)
   std::string trailing_comment;               // `# ...` at the end of the statement's line, or empty; own-line
                                               // comments after the statement (e.g. ending its block) follow,
                                               // each after a '\n'
-  bool blank_line_before = false;             // the source had an empty line before this statement
-  int empty_lines_before = 0;                 // how many (the parser caps it at 2; 0 with blank_line_before = 1)
   std::vector<ExprPtr> targets;
   std::string op;
   ExprPtr value;
   ExprPtr annotation;
   std::vector<StmtPtr> body;
   std::vector<StmtPtr> orelse;
-  bool is_elif = false;
   std::string name;
   std::vector<Parameter> params;
   std::vector<Argument> bases;
@@ -154,12 +159,11 @@ struct Stmt {
   std::vector<std::pair<std::string, std::string>> names;  // (name, asname); asname empty if none
   std::string text;
   std::string docstring_marker;  // unused by the parser; free for passes
-  bool magic_trailing_comma = false;  // FunctionDef params / ClassDef bases / ImportFrom names ended with a comma
   // The `else:` clause of an If/For/While (orelse not an elif): comment lines above it,
-  // the comment after its colon, and whether an empty line preceded it.
+  // the comment after its colon, and whether an empty line preceded it
+  // (blank_line_before_else, above).
   std::vector<std::string> else_leading_comments;
   std::string else_trailing_comment;
-  bool blank_line_before_else = false;
 };
 
 struct Module {
@@ -177,7 +181,21 @@ StmtPtr new_stmt();
 StmtPtr new_stmt(const Stmt& copy);
 
 // Calls `f` on `e` and on every expression inside it, outermost first (comprehension
-// targets and lambda parameters excepted: they bind names, they read none).
-void walk_exprs(const ExprPtr& e, const std::function<void(const ExprPtr&)>& f);
+// targets and lambda parameters excepted: they bind names, they read none). A template, not
+// a std::function: frontends and backends walk every expression of the file with it.
+template <class F>
+void walk_exprs(const ExprPtr& e, F&& f) {
+  if (!e) return;
+  f(e);
+  walk_exprs(e->object, f);
+  walk_exprs(e->element, f);
+  for (auto& x : e->items) walk_exprs(x, f);
+  for (auto& x : e->values) walk_exprs(x, f);
+  for (auto& a : e->args) walk_exprs(a.value, f);
+  for (auto& g : e->generators) {
+    walk_exprs(g.iter, f);
+    for (auto& c : g.ifs) walk_exprs(c, f);
+  }
+}
 
 }  // namespace nnport::syntax

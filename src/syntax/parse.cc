@@ -14,6 +14,8 @@
 #include <tree_sitter/api.h>
 
 #include "syntax/arena.h"
+#include "syntax/grammar.h"
+#include "syntax/tree_alloc.h"
 #include "syntax/tree_children.h"
 
 #include <algorithm>
@@ -47,18 +49,30 @@ struct TreeDeleter {
 using ParserPtr = std::unique_ptr<TSParser, ParserDeleter>;
 using TreePtr = std::unique_ptr<TSTree, TreeDeleter>;
 
+// tree-sitter allocates through tree_alloc.h from before the first parse on.
+[[maybe_unused]] const bool kTreeAllocatorInstalled = tree_alloc::install();
+
+// One parser per thread, reused: a new parser allocates its stack, lexer and pools again.
+TSParser* thread_parser() {
+  thread_local ParserPtr parser = [] {
+    ParserPtr p(ts_parser_new());
+    if (!ts_parser_set_language(p.get(), tree_sitter_python()))
+      throw std::runtime_error("tree-sitter: incompatible Python grammar version");
+    return p;
+  }();
+  return parser.get();
+}
+
 TreePtr parse_tree(std::string_view text) {
-  ParserPtr parser(ts_parser_new());
-  if (!ts_parser_set_language(parser.get(), tree_sitter_python())) {
-    throw std::runtime_error("tree-sitter: incompatible Python grammar version");
+  TSParser* parser = thread_parser();
+  TSTree* tree = ts_parser_parse_string(parser, nullptr, text.data(), static_cast<uint32_t>(text.size()));
+  if (!tree) {
+    ts_parser_reset(parser);
+    throw std::runtime_error("tree-sitter: parse failed");
   }
-  TSTree* tree = ts_parser_parse_string(parser.get(), nullptr, text.data(),
-                                        static_cast<uint32_t>(text.size()));
-  if (!tree) throw std::runtime_error("tree-sitter: parse failed");
   return TreePtr(tree);
 }
 
-std::string_view type_of(TSNode n) { return ts_node_type(n); }
 
 struct Cmt {
   unsigned begin = 0, end = 0;
@@ -79,14 +93,14 @@ struct StmtInfo {
 
 class Lifter {
  public:
-  Lifter(std::string_view src, std::string file) : src_(src), file_(std::move(file)) {}
+  Lifter(std::string_view src, FileName file) : src_(src), file_(std::move(file)) {}
 
   Module run(TSNode root) {
     check_errors(root);
     index_lines();
     collect_comments(root);
     Module m;
-    m.file = file_;
+    m.file = file_.str();
     m.text = std::string(src_);
     m.body = lift_block(root);
     attach_statement_comments(m);
@@ -95,7 +109,7 @@ class Lifter {
 
  private:
   std::string_view src_;
-  std::string file_;
+  FileName file_;  // shared by every node's location
   std::shared_ptr<NodeArena> arena_ = std::make_shared<NodeArena>();  // the nodes' memory (arena.h)
   std::vector<Cmt> cmts_;
   std::vector<StmtInfo> infos_;  // every statement, pre-order
@@ -120,18 +134,7 @@ class Lifter {
   [[noreturn]] void unsupported(TSNode n, const std::string& what) const {
     fail(loc(n), "unsupported Python construct: " + what, kUnsupportedHint);
   }
-  static TSNode field(TSNode n, const char* name) {
-    // field ids by name, once (tree-sitter compares the name with every field's)
-    static const std::unordered_map<std::string_view, TSFieldId> kIds = [] {  // views of the grammar's names
-      std::unordered_map<std::string_view, TSFieldId> ids;
-      const TSLanguage* python = tree_sitter_python();
-      for (TSFieldId id = 1; id <= ts_language_field_count(python); ++id)
-        ids.emplace(ts_language_field_name_for_id(python, id), id);
-      return ids;
-    }();
-    auto it = kIds.find(name);
-    return it == kIds.end() ? TSNode{} : ts_node_child_by_field_id(n, it->second);
-  }
+  static TSNode field(TSNode n, TSFieldId id) { return ts_node_child_by_field_id(n, id); }
   static bool has(TSNode n) { return !ts_node_is_null(n); }
 
   // ---- syntax errors -------------------------------------------------------
@@ -332,42 +335,42 @@ class Lifter {
     if (ty == "concatenated_string") return lift_concatenated(n);
     if (ty == "attribute") {
       auto e = make(ExprKind::Attribute, n);
-      e->object = lift_expr(field(n, "object"));
-      e->name = text(field(n, "attribute"));
+      e->object = lift_expr(field(n, kF.object));
+      e->name = text(field(n, kF.attribute));
       return e;
     }
     if (ty == "subscript") return lift_subscript(n);
     if (ty == "call") return lift_call(n);
     if (ty == "binary_operator") {
       auto e = make(ExprKind::BinOp, n);
-      e->items.push_back(lift_expr(field(n, "left")));
-      e->name = type_of(field(n, "operator"));
-      e->items.push_back(lift_expr(field(n, "right")));
+      e->items.push_back(lift_expr(field(n, kF.left)));
+      e->name = type_of(field(n, kF.operator_));
+      e->items.push_back(lift_expr(field(n, kF.right)));
       return e;
     }
     if (ty == "unary_operator") {
       auto e = make(ExprKind::UnaryOp, n);
-      e->name = type_of(field(n, "operator"));
-      e->object = lift_expr(field(n, "argument"));
+      e->name = type_of(field(n, kF.operator_));
+      e->object = lift_expr(field(n, kF.argument));
       return e;
     }
     if (ty == "not_operator") {
       auto e = make(ExprKind::UnaryOp, n);
       e->name = "not";
-      e->object = lift_expr(field(n, "argument"));
+      e->object = lift_expr(field(n, kF.argument));
       return e;
     }
     if (ty == "boolean_operator") {
       auto e = make(ExprKind::BoolOp, n);
-      e->name = type_of(field(n, "operator"));
-      TSNode left = field(n, "left");
-      if (type_of(left) == "boolean_operator" && type_of(field(left, "operator")) == e->name) {
+      e->name = type_of(field(n, kF.operator_));
+      TSNode left = field(n, kF.left);
+      if (type_of(left) == "boolean_operator" && type_of(field(left, kF.operator_)) == e->name) {
         ExprPtr l = lift_expr(left);
         e->items = l->items;
       } else {
         e->items.push_back(lift_expr(left));
       }
-      e->items.push_back(lift_expr(field(n, "right")));
+      e->items.push_back(lift_expr(field(n, kF.right)));
       return e;
     }
     if (ty == "comparison_operator") {
@@ -416,9 +419,9 @@ class Lifter {
     if (ty == "list_comprehension") return lift_listcomp(n);
     if (ty == "lambda") {
       auto e = make(ExprKind::Lambda, n);
-      TSNode params = field(n, "parameters");
+      TSNode params = field(n, kF.parameters);
       if (has(params)) lift_params(params, e->params, nullptr);
-      e->object = lift_expr(field(n, "body"));
+      e->object = lift_expr(field(n, kF.body));
       return e;
     }
     if (ty == "type") return lift_expr(first_named(n));
@@ -459,9 +462,9 @@ class Lifter {
         } else if (kt == "union_type") {
           for (uint32_t i = 0; i < ts_node_named_child_count(k); ++i)
             if (type_of(ts_node_named_child(k, i)) != "comment") collect(ts_node_named_child(k, i));
-        } else if (kt == "binary_operator" && type_of(field(k, "operator")) == "|") {
-          collect(field(k, "left"));
-          collect(field(k, "right"));
+        } else if (kt == "binary_operator" && type_of(field(k, kF.operator_)) == "|") {
+          collect(field(k, kF.left));
+          collect(field(k, kF.right));
         } else {
           members.push_back(k);
         }
@@ -693,7 +696,7 @@ class Lifter {
 
   ExprPtr lift_subscript(TSNode n) {
     auto e = make(ExprKind::Subscript, n);
-    e->object = lift_expr(field(n, "value"));
+    e->object = lift_expr(field(n, kF.value));
     std::vector<ExprPtr> subs;
     bool trailing_comma = false;
     bool in_brackets = false;
@@ -741,8 +744,8 @@ class Lifter {
 
   ExprPtr lift_call(TSNode n) {
     auto e = make(ExprKind::Call, n);
-    e->object = lift_expr(field(n, "function"));
-    TSNode args = field(n, "arguments");
+    e->object = lift_expr(field(n, kF.function));
+    TSNode args = field(n, kF.arguments);
     if (type_of(args) == "generator_expression") unsupported(args, "generator expression");
     e->magic_trailing_comma = lift_arguments(args, e->args);
     return e;
@@ -755,8 +758,8 @@ class Lifter {
           std::string_view ty = type_of(c);
           Argument a;
           if (ty == "keyword_argument") {
-            a.name = text(field(c, "name"));
-            a.value = lift_expr(field(c, "value"));
+            a.name = text(field(c, kF.name));
+            a.value = lift_expr(field(c, kF.value));
           } else if (ty == "list_splat") {
             a.star = true;
             a.value = lift_expr(first_named(c));
@@ -797,8 +800,8 @@ class Lifter {
         [&](TSNode c) {
           std::string_view ty = type_of(c);
           if (ty == "pair") {
-            e->items.push_back(lift_expr(field(c, "key")));
-            e->values.push_back(lift_expr(field(c, "value")));
+            e->items.push_back(lift_expr(field(c, kF.key)));
+            e->values.push_back(lift_expr(field(c, kF.value)));
           } else if (ty == "dictionary_splat") {
             e->items.push_back(nullptr);
             e->values.push_back(lift_expr(first_named(c)));
@@ -813,14 +816,14 @@ class Lifter {
 
   ExprPtr lift_listcomp(TSNode n) {
     auto e = make(ExprKind::ListComp, n);
-    e->element = lift_expr(field(n, "body"));
+    e->element = lift_expr(field(n, kF.body));
     for (TSNode c : tree_named_children(n)) {
       std::string_view ty = type_of(c);
       if (ty == "for_in_clause") {
         if (ts_node_child_count(c) > 0 && type_of(ts_node_child(c, 0)) == "async")
           unsupported(c, "async comprehension");
         Comprehension g;
-        g.target = lift_expr(field(c, "left"));
+        g.target = lift_expr(field(c, kF.left));
         // `for x in a, b` gives several right fields: a tuple.
         std::vector<ExprPtr> rights;
         for (auto [k, field_name] : tree_children(c))
@@ -857,14 +860,14 @@ class Lifter {
             if (it == "list_splat_pattern") { p.star = true; p.name = text(first_named(inner)); }
             else if (it == "dictionary_splat_pattern") { p.double_star = true; p.name = text(first_named(inner)); }
             else p.name = text(inner);
-            p.annotation = lift_expr(field(c, "type"));
+            p.annotation = lift_expr(field(c, kF.type));
           } else if (ty == "default_parameter") {
-            p.name = text(field(c, "name"));
-            p.default_value = lift_expr(field(c, "value"));
+            p.name = text(field(c, kF.name));
+            p.default_value = lift_expr(field(c, kF.value));
           } else if (ty == "typed_default_parameter") {
-            p.name = text(field(c, "name"));
-            p.annotation = lift_expr(field(c, "type"));
-            p.default_value = lift_expr(field(c, "value"));
+            p.name = text(field(c, kF.name));
+            p.annotation = lift_expr(field(c, kF.type));
+            p.default_value = lift_expr(field(c, kF.value));
           } else if (ty == "list_splat_pattern") {
             p.star = true;
             p.name = text(first_named(c));
@@ -971,22 +974,22 @@ class Lifter {
     if (ty == "for_statement") {
       if (type_of(ts_node_child(n, 0)) == "async") return other(n);
       auto s = make_stmt(StmtKind::For, n);
-      TSNode body = field(n, "body");
+      TSNode body = field(n, kF.body);
       note(s, n, colon_before(n, body), false);
-      s->targets.push_back(lift_expr(field(n, "left")));
-      s->value = lift_expr(field(n, "right"));
+      s->targets.push_back(lift_expr(field(n, kF.left)));
+      s->value = lift_expr(field(n, kF.right));
       s->body = lift_block(body);
-      TSNode alt = field(n, "alternative");
+      TSNode alt = field(n, kF.alternative);
       if (has(alt)) s->orelse = lift_else(s, alt);
       return s;
     }
     if (ty == "while_statement") {
       auto s = make_stmt(StmtKind::While, n);
-      TSNode body = field(n, "body");
+      TSNode body = field(n, kF.body);
       note(s, n, colon_before(n, body), false);
-      s->value = lift_expr(field(n, "condition"));
+      s->value = lift_expr(field(n, kF.condition));
       s->body = lift_block(body);
-      TSNode alt = field(n, "alternative");
+      TSNode alt = field(n, kF.alternative);
       if (has(alt)) s->orelse = lift_else(s, alt);
       return s;
     }
@@ -1005,7 +1008,7 @@ class Lifter {
       if (ty == "future_import_statement") {
         s->module = "__future__";
       } else {
-        s->module = text(field(n, "module_name"));
+        s->module = text(field(n, kF.module_name));
         s->module.erase(std::remove_if(s->module.begin(), s->module.end(),
                                        [](char c) { return c == ' ' || c == '\t' || c == '\\' || c == '\n'; }),
                         s->module.end());
@@ -1018,7 +1021,7 @@ class Lifter {
       note(s, n, ts_node_end_byte(n), true);
       TSNode v = first_named(n);
       if (!ts_node_eq(v, n) && type_of(v) != "comment") s->value = lift_expr(v);
-      TSNode cause = field(n, "cause");
+      TSNode cause = field(n, kF.cause);
       if (has(cause)) s->targets.push_back(lift_expr(cause));
       return s;
     }
@@ -1036,7 +1039,7 @@ class Lifter {
     if (ty == "with_statement") {
       if (type_of(ts_node_child(n, 0)) == "async") return other(n);
       auto s = make_stmt(StmtKind::With, n);
-      TSNode body = field(n, "body");
+      TSNode body = field(n, kF.body);
       note(s, n, colon_before(n, body), false);
       TSNode clause = first_named(n);
       s->text = text(clause);
@@ -1049,10 +1052,10 @@ class Lifter {
         try {
           for (TSNode item : tree_named_children(clause)) {
             if (type_of(item) != "with_item") continue;
-            TSNode v = field(item, "value");
+            TSNode v = field(item, kF.value);
             if (type_of(v) == "as_pattern") {
               s->targets.push_back(lift_expr(first_named(v)));
-              s->names.push_back({"", text(field(v, "alias"))});
+              s->names.push_back({"", text(field(v, kF.alias))});
             } else {
               s->targets.push_back(lift_expr(v));
               s->names.push_back({"", ""});
@@ -1090,7 +1093,7 @@ class Lifter {
   StmtPtr lift_try(TSNode n) {
     auto s = make_stmt(StmtKind::Other, n);
     s->text = text(n);
-    TSNode first_block = field(n, "body");
+    TSNode first_block = field(n, kF.body);
     note(s, n, colon_before(n, first_block), false);
     for (TSNode c : tree_named_children(n)) {
       std::string_view ty = type_of(c);
@@ -1146,7 +1149,7 @@ class Lifter {
   }
 
   std::vector<StmtPtr> lift_else(const StmtPtr& owner, TSNode else_clause) {
-    TSNode body = field(else_clause, "body");
+    TSNode body = field(else_clause, kF.body);
     StmtInfo info{owner.get(), ts_node_start_byte(else_clause), colon_before(else_clause, body),
                   ts_node_end_byte(else_clause), 0, false};
     info.header_line = line_of(info.header_end == 0 ? 0 : info.header_end - 1);
@@ -1159,9 +1162,9 @@ class Lifter {
   StmtPtr lift_if(TSNode n, bool is_elif) {
     auto s = make_stmt(StmtKind::If, n);
     s->is_elif = is_elif;
-    TSNode body = field(n, "consequence");
+    TSNode body = field(n, kF.consequence);
     note(s, n, colon_before(n, body), false);
-    s->value = lift_expr(field(n, "condition"));
+    s->value = lift_expr(field(n, kF.condition));
     s->body = lift_block(body);
     // alternatives: elif_clause* else_clause?
     std::vector<TSNode> alts;
@@ -1172,9 +1175,9 @@ class Lifter {
       if (type_of(a) == "elif_clause") {
         auto e = make_stmt(StmtKind::If, a);
         e->is_elif = true;
-        TSNode b = field(a, "consequence");
+        TSNode b = field(a, kF.consequence);
         note(e, a, colon_before(a, b), false);
-        e->value = lift_expr(field(a, "condition"));
+        e->value = lift_expr(field(a, kF.condition));
         e->body = lift_block(b);
         cur->orelse.push_back(e);
         cur = e.get();
@@ -1226,7 +1229,7 @@ class Lifter {
         start = nl + 1;
       }
     }
-    TSNode def = field(n, "definition");
+    TSNode def = field(n, kF.definition);
     StmtPtr s = type_of(def) == "class_definition" ? lift_class(def, decorators) : lift_def(def, decorators);
     s->loc = loc(n);
     for (auto& info : infos_)
@@ -1235,32 +1238,32 @@ class Lifter {
   }
 
   StmtPtr lift_def(TSNode n, std::vector<ExprPtr> decorators) {
-    if (type_of(ts_node_child(n, 0)) == "async" || has(field(n, "type_parameters"))) {
+    if (type_of(ts_node_child(n, 0)) == "async" || has(field(n, kF.type_parameters))) {
       if (!decorators.empty()) return other(ts_node_parent(n));
       return other(n);
     }
     auto s = make_stmt(StmtKind::FunctionDef, n);
-    TSNode body = field(n, "body");
+    TSNode body = field(n, kF.body);
     note(s, n, colon_before(n, body), false);
     s->decorators = std::move(decorators);
-    s->name = text(field(n, "name"));
+    s->name = text(field(n, kF.name));
     std::string lost;
-    s->magic_trailing_comma = lift_params(field(n, "parameters"), s->params, nullptr, &lost);
+    s->magic_trailing_comma = lift_params(field(n, kF.parameters), s->params, nullptr, &lost);
     s->trailing_comment = lost;
-    TSNode ret = field(n, "return_type");
+    TSNode ret = field(n, kF.return_type);
     if (has(ret)) s->returns = lift_expr(ret);
     s->body = lift_block(body);
     return s;
   }
 
   StmtPtr lift_class(TSNode n, std::vector<ExprPtr> decorators) {
-    if (has(field(n, "type_parameters"))) return other(n);
+    if (has(field(n, kF.type_parameters))) return other(n);
     auto s = make_stmt(StmtKind::ClassDef, n);
-    TSNode body = field(n, "body");
+    TSNode body = field(n, kF.body);
     note(s, n, colon_before(n, body), false);
     s->decorators = std::move(decorators);
-    s->name = text(field(n, "name"));
-    TSNode sup = field(n, "superclasses");
+    s->name = text(field(n, kF.name));
+    TSNode sup = field(n, kF.superclasses);
     if (has(sup)) s->magic_trailing_comma = lift_arguments(sup, s->bases);
     s->body = lift_block(body);
     return s;
@@ -1274,7 +1277,7 @@ class Lifter {
       if (ty == "wildcard_import") { s->names.push_back({"*", ""}); continue; }
       if (!field_name || std::strcmp(field_name, "name") != 0) continue;
       comma = false;
-      if (ty == "aliased_import") s->names.push_back({text(field(c, "name")), text(field(c, "alias"))});
+      if (ty == "aliased_import") s->names.push_back({text(field(c, kF.name)), text(field(c, kF.alias))});
       else s->names.push_back({text(c), ""});
     }
     s->magic_trailing_comma = comma && s->kind == StmtKind::ImportFrom;
@@ -1292,9 +1295,9 @@ class Lifter {
       if (ty == "augmented_assignment") {
         auto s = make_stmt(StmtKind::AugAssign, n);
         note(s, n, ts_node_end_byte(n), true);
-        s->targets.push_back(lift_expr(field(c, "left")));
-        s->op = type_of(field(c, "operator"));
-        TSNode r = field(c, "right");
+        s->targets.push_back(lift_expr(field(c, kF.left)));
+        s->op = type_of(field(c, kF.operator_));
+        TSNode r = field(c, kF.right);
         if (type_of(r) == "yield") return other(n);
         s->value = lift_expr(r);
         return s;
@@ -1315,13 +1318,13 @@ class Lifter {
   }
 
   StmtPtr lift_assignment(TSNode stmt_node, TSNode a) {
-    TSNode type = field(a, "type");
+    TSNode type = field(a, kF.type);
     if (has(type)) {
       auto s = make_stmt(StmtKind::AnnAssign, stmt_node);
       note(s, stmt_node, ts_node_end_byte(stmt_node), true);
-      s->targets.push_back(lift_expr(field(a, "left")));
+      s->targets.push_back(lift_expr(field(a, kF.left)));
       s->annotation = lift_expr(type);
-      TSNode r = field(a, "right");
+      TSNode r = field(a, kF.right);
       if (has(r)) {
         if (type_of(r) == "yield" || type_of(r) == "assignment") return other(stmt_node);
         s->value = lift_expr(r);
@@ -1332,9 +1335,9 @@ class Lifter {
     note(s, stmt_node, ts_node_end_byte(stmt_node), true);
     TSNode cur = a;
     while (true) {
-      s->targets.push_back(lift_expr(field(cur, "left")));
-      TSNode r = field(cur, "right");
-      if (type_of(r) == "assignment" && !has(field(r, "type"))) {
+      s->targets.push_back(lift_expr(field(cur, kF.left)));
+      TSNode r = field(cur, kF.right);
+      if (type_of(r) == "assignment" && !has(field(r, kF.type))) {
         cur = r;
         continue;
       }

@@ -43,12 +43,6 @@ void collect_names(const ExprPtr& e, std::set<std::string>& out) {
   for_each_name(e, [&](const std::string& n) { out.insert(n); });
 }
 
-void for_each_name(const ExprPtr& e, const std::function<void(const std::string&)>& f) {
-  syntax::walk_exprs(e, [&](const ExprPtr& x) {
-    if (x->kind == ExprKind::Name) f(x->name);
-  });
-}
-
 std::string camel(const std::string& s) {
   std::string out;
   bool up = true;
@@ -184,7 +178,7 @@ struct MentionScan {
   Mention found = Mention::No;
 
   void text(const std::string& t) {
-    if (found == Mention::No && t.find(name) != std::string::npos) found = Mention::Maybe;
+    if (found == Mention::No && t.size() >= name.size() && t.find(name) != std::string::npos) found = Mention::Maybe;
   }
   void expr(const syntax::ExprPtr& e) {
     if (!e || found == Mention::Yes) return;
@@ -195,7 +189,8 @@ struct MentionScan {
     }
     for (const std::string* t : {&e->name, &e->text, &e->comment}) text(*t);
     for (const auto& o : e->ops) text(o);
-    for (const auto& x : {e->object, e->element}) expr(x);
+    expr(e->object);  // (not through an initializer list: that copies the pointers)
+    expr(e->element);
     for (const auto* xs : {&e->items, &e->values})
       for (const auto& x : *xs) expr(x);
     for (const auto& a : e->args) {
@@ -227,7 +222,9 @@ struct MentionScan {
       text(n);
       text(as);
     }
-    for (const auto& x : {s.value, s.annotation, s.returns}) expr(x);
+    expr(s.value);
+    expr(s.annotation);
+    expr(s.returns);
     for (const auto* xs : {&s.targets, &s.decorators})
       for (const auto& x : *xs) expr(x);
     for (const auto& b : s.bases) {

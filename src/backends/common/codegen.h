@@ -3,9 +3,11 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -29,11 +31,32 @@ struct NotTranslatable {
   std::string what;
 };
 
+// A small constant set of words (string literals), asked about for every attribute of every
+// layer: a scan that compares only the words of the same length, where a std::set compares
+// strings along a path of its tree.
+class WordSet {
+ public:
+  WordSet(std::initializer_list<std::string_view> words) : words_(words) {}
+  bool count(std::string_view w) const {
+    for (std::string_view x : words_)
+      if (x.size() == w.size() && x == w) return true;
+    return false;
+  }
+
+ private:
+  std::vector<std::string_view> words_;
+};
+
 bool is_literal(const syntax::ExprPtr& e);
 void collect_names(const syntax::ExprPtr& e, std::set<std::string>& out);
 // Calls f with every name `e` mentions (repeats included): for questions about a few names,
 // where a set of all the names of a large file costs more than the walk.
-void for_each_name(const syntax::ExprPtr& e, const std::function<void(const std::string&)>& f);
+template <class F>
+void for_each_name(const syntax::ExprPtr& e, F&& f) {
+  syntax::walk_exprs(e, [&](const syntax::ExprPtr& x) {
+    if (x->kind == syntax::ExprKind::Name) f(x->name);
+  });
+}
 std::string camel(const std::string& snake_name);  // "two_input" -> "TwoInput"
 syntax::ExprPtr ints_expr(const std::vector<long long>& v, bool collapse);  // 3 or (3, 5)
 syntax::ExprPtr perm_expr(const std::vector<int>& p);

@@ -750,7 +750,7 @@ class Emitter {
   ExprPtr translate_container(const ExprPtr& e, Ctx& ctx) {
     auto inst = instances(e.get());
     auto perms = container_permutations(inst, e->loc);
-    const std::string& op = e->pivot->op;
+    std::string_view op = e->pivot->op;
     // nn.Sequential(OrderedDict([...])) -> keras.Sequential([...]) keeping the names
     std::vector<ExprPtr> items;
     bool simple = true;

@@ -37,9 +37,9 @@ bool is_keras_module(const std::string& n) {
 
 // Attributes whose Keras source expression means the same thing in PyTorch, so the
 // migrated constructor can reuse it (`layers.Dense(num_classes)` -> `nn.Linear(64, num_classes)`).
-const std::set<std::string> kIdentityAttrs = {"out_features", "out_channels", "kernel_dim", "stride_dim", "dilation",
-                                              "groups",       "hidden_size",  "num_embeddings", "embedding_dim",
-                                              "rate",         "eps",          "negative_slope", "alpha"};
+const WordSet kIdentityAttrs = {"out_features", "out_channels", "kernel_dim", "stride_dim", "dilation",
+                                "groups",       "hidden_size",  "num_embeddings", "embedding_dim",
+                                "rate",         "eps",          "negative_slope", "alpha"};
 
 
 
@@ -269,11 +269,12 @@ class TorchEmitter {
 
   // The one value an attribute has for every layer built at a site.
   Attr require(const std::vector<LayerPtr>& inst, const std::string& attr, const Location& loc) {
-    std::optional<Attr> v;
+    static const Attr kNone;
+    const Attr* v = nullptr;  // (no copies: this runs for every attribute of every layer)
     for (const auto& l : inst) {
       auto it = l->attrs.find(attr);
-      Attr a = it == l->attrs.end() ? Attr() : it->second;
-      if (v && *v != a)
+      const Attr* a = it == l->attrs.end() ? &kNone : &it->second;
+      if (v && *v != *a)
         throw NotTranslatable{loc, fmt::format("`{}` differs between the layers built here and PyTorch needs one value",
                                                attr)};
       v = a;
@@ -377,9 +378,9 @@ class TorchEmitter {
   // A size PyTorch needs that differs between the layers one line builds (a block class
   // used with several widths): the local name that holds it every time, if there is one.
   ExprPtr size_by_name(const std::vector<LayerPtr>& inst, const std::string& attr, const Ctx& ctx) {
-    static const std::set<std::string> kSizes = {"in_features", "in_channels", "num_features", "input_size",
-                                                 "normalized_shape"};
-    if (!kSizes.count(attr) || inst.size() < 2) return nullptr;
+    static const WordSet kSizes = {"in_features", "in_channels", "num_features", "input_size",
+                                   "normalized_shape"};
+    if (inst.size() < 2 || !kSizes.count(attr)) return nullptr;
     std::set<long long> values;
     for (const auto& l : inst) {
       auto it = l->attrs.find(attr);
@@ -1172,7 +1173,14 @@ class TorchEmitter {
   // `keras.Input(shape=...)` / `layers.InputLayer(...)`: an input specification, no layer
   bool is_input_spec(const ExprPtr& e) {
     if (!e || e->kind != ExprKind::Call || !e->object) return false;
-    std::string callee = syntax::print_expr(*e->object);
+    // The callee's printed form must end in `Input` or `InputLayer` after a '.' or nothing:
+    // only a name or an attribute of that name, without parentheses (most calls are not;
+    // printing each callee to see cost a good part of the emit).
+    const Expr& f = *e->object;
+    if (f.parenthesized || (f.kind != ExprKind::Name && f.kind != ExprKind::Attribute) ||
+        (f.name != "Input" && f.name != "InputLayer"))
+      return false;
+    std::string callee = syntax::print_expr(f);
     auto ends = [&](const std::string& suffix) {
       return callee.size() >= suffix.size() && callee.compare(callee.size() - suffix.size(), suffix.size(), suffix) == 0 &&
              (callee.size() == suffix.size() || callee[callee.size() - suffix.size() - 1] == '.');

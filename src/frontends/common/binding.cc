@@ -2,9 +2,26 @@
 
 #include <fmt/format.h>
 
+#include <unordered_map>
+
 namespace nnport::frontends {
 
 using evaluate::Kind;
+
+namespace {
+
+// The value of a parameter's default (an attribute of the catalog's signature, which lives
+// as long as the process): made once per thread and shared by every call that leaves the
+// parameter out. No one changes a bound argument's value; making one for each default of
+// each layer was a good part of binding.
+const evaluate::ValuePtr& default_value(const pivot::Attr& a) {
+  thread_local std::unordered_map<const pivot::Attr*, evaluate::ValuePtr> made;
+  evaluate::ValuePtr& v = made[&a];
+  if (!v) v = evaluate::from_attr(a);
+  return v;
+}
+
+}  // namespace
 
 const BoundArg* Bound::find(const std::string& name) const {
   for (const auto& [k, v] : args)
@@ -44,7 +61,7 @@ Bound bind_arguments(const catalog::Signature& sig, const std::string& display_n
     if (!given(j)) {
       if (!p.default_value)
         fail(call->loc, fmt::format("`{}` is missing its argument `{}`", display_name, p.name));
-      if (!p.dropped && !p.default_only) vals(j).value = evaluate::from_attr(*p.default_value);
+      if (!p.dropped && !p.default_only) vals(j).value = default_value(*p.default_value);
     } else if (p.default_only) {
       pivot::Attr a;
       if (!evaluate::to_attr(vals(j).value, a) || a != *p.default_value)

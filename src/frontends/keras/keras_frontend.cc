@@ -139,16 +139,17 @@ std::optional<KerasFrontend::InputSpec> KerasFrontend::spec_from_shape(Interpret
 
 ValuePtr KerasFrontend::call_api(Interpreter& in, const std::string& qualified, Args& args, syntax::Expr* call) {
   std::string q = keras_canonical(qualified);
-  if (q == "keras.Sequential") return sequential(in, args, call);
-  if (q == "keras.Input" || q == "keras.layers.InputLayer") return input(in, args, call);
-  if (q == "keras.Model") return functional_model(in, args, call);
-  if (q == "keras.layers.Bidirectional") return bidirectional(in, args, call);
-  if (q.rfind("nnport.keras.Adaptive", 0) == 0) {  // nnport's own helper layer, migrating back
+  std::string_view qv = q;  // (compared with literals inline, not through libstdc++)
+  if (qv == "keras.Sequential") return sequential(in, args, call);
+  if (qv == "keras.Input" || qv == "keras.layers.InputLayer") return input(in, args, call);
+  if (qv == "keras.Model") return functional_model(in, args, call);
+  if (qv == "keras.layers.Bidirectional") return bidirectional(in, args, call);
+  if (qv.rfind("nnport.keras.Adaptive", 0) == 0) {  // nnport's own helper layer, migrating back
     bool is_max = q.find("Max") != std::string::npos;
     const auto* def = catalog::Catalog::get().op(is_max ? "adaptive_maxpool2d" : "adaptive_avgpool2d");
     return construct(in, "torch.nn.Adaptive", *def, def->torch[0], args, call);
   }
-  if (q.rfind("keras.activations.", 0) == 0 || q.rfind("keras.ops.", 0) == 0) {
+  if (qv.rfind("keras.activations.", 0) == 0 || qv.rfind("keras.ops.", 0) == 0) {
     std::string fn = class_name(q);
     if (kActivations.count(fn)) return activation_call(in, fn, args, call);
     if (fn == "concatenate" || fn == "add" || fn == "multiply" || fn == "subtract")
@@ -158,11 +159,11 @@ ValuePtr KerasFrontend::call_api(Interpreter& in, const std::string& qualified, 
   }
   // objects that configure layers or training (keras_training.cc reads the training ones
   // from the syntax tree): no part of the model's graph
-  if (q.rfind("keras.initializers.", 0) == 0 || q.rfind("keras.regularizers.", 0) == 0 ||
-      q.rfind("keras.constraints.", 0) == 0 || q.rfind("keras.optimizers.", 0) == 0 ||
-      q.rfind("keras.losses.", 0) == 0 || q.rfind("keras.metrics.", 0) == 0 || q.rfind("keras.callbacks.", 0) == 0)
+  if (qv.rfind("keras.initializers.", 0) == 0 || qv.rfind("keras.regularizers.", 0) == 0 ||
+      qv.rfind("keras.constraints.", 0) == 0 || qv.rfind("keras.optimizers.", 0) == 0 ||
+      qv.rfind("keras.losses.", 0) == 0 || qv.rfind("keras.metrics.", 0) == 0 || qv.rfind("keras.callbacks.", 0) == 0)
     return evaluate::unknown("`" + q + "(...)`", call->loc);
-  if (q.rfind("math.", 0) == 0) {
+  if (qv.rfind("math.", 0) == 0) {
     std::string fn = q.substr(5);
     if (args.positional.empty()) fail(call->loc, "math." + fn + " needs an argument");
     const ValuePtr& v = args.positional[0];
@@ -175,11 +176,11 @@ ValuePtr KerasFrontend::call_api(Interpreter& in, const std::string& qualified, 
   }
   auto match = catalog::Catalog::get().lookup("keras", q);
   if (!match) {
-    if (q.rfind("keras.", 0) == 0 || q.rfind("tensorflow.", 0) == 0)
+    if (qv.rfind("keras.", 0) == 0 || qv.rfind("tensorflow.", 0) == 0)
       fail(call->loc, fmt::format("`{}` is not supported by nnport", q),
-           q.rfind("keras.layers.", 0) == 0 ? "supported layers are listed by `nnport catalog`; rewrite this layer "
-                                              "with supported ones"
-                                            : "supported operations are listed by `nnport catalog`");
+           qv.rfind("keras.layers.", 0) == 0 ? "supported layers are listed by `nnport catalog`; rewrite this layer "
+                                               "with supported ones"
+                                             : "supported operations are listed by `nnport catalog`");
     return evaluate::unknown("`" + q + "(...)`", call->loc);
   }
   if (match->signature->takes_input) return functional_op(in, *match->op, *match->signature, args, call);
@@ -233,7 +234,14 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
     const catalog::Param* p = a.param;
     if (name == "name" && a.given && a.value->kind == Kind::Str) l->attrs["keras_name"] = a.value->text;
     if (p->dropped || p->default_only) continue;
-    const std::string& cv = p->converter;
+    std::string_view cv = p->converter;
+    if (cv.empty()) {  // (most parameters: before the converter names are compared)
+      Attr value = constant(in, a, call, "`{}` of `{}`", name, display);
+      if (p->attr.empty()) continue;
+      l->attrs[p->attr] = value;
+      keep_expr(p->attr, a);
+      continue;
+    }
     if (cv == "activation") {
       if (a.value->kind == Kind::Unknown && a.expr) keep_expr("actv_func", a);
       Attr act = resolve_activation(in, a.value, here(a));
@@ -252,13 +260,6 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
         l->attrs["actv_func"] = act;
         keep_expr("actv_func", a);
       }
-      continue;
-    }
-    if (cv.empty()) {
-      Attr value = constant(in, a, call, "`{}` of `{}`", name, display);
-      if (p->attr.empty()) continue;
-      l->attrs[p->attr] = value;
-      keep_expr(p->attr, a);
       continue;
     }
     Attr value = constant(in, a, call, "`{}` of `{}`", name, display);
@@ -343,7 +344,7 @@ ValuePtr KerasFrontend::construct(Interpreter& in, const std::string& q, const c
       l->attrs["padding"] = Attr(pads);
       keep_expr("padding", a);
     } else {
-      fail(call->loc, "internal: unknown Keras converter " + cv);
+      fail(call->loc, "internal: unknown Keras converter " + std::string(cv));
     }
   }
   if (center || scale) {  // BatchNormalization: PyTorch's affine covers both or neither

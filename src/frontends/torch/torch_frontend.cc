@@ -24,15 +24,19 @@ namespace {
 
 // How users spell torch modules; everything is canonicalised to these prefixes.
 std::string canonical(const std::string& q) {
-  // (called for every attribute of every call: the prefixes are not copied into strings)
-  for (std::string_view pre : {"torch.nn.modules.activation.", "torch.nn.modules.conv.", "torch.nn.modules.linear.",
-                               "torch.nn.modules.pooling.", "torch.nn.modules.batchnorm.", "torch.nn.modules.container.",
-                               "torch.nn.modules.rnn.", "torch.nn.modules.dropout.", "torch.nn.modules.flatten.",
-                               "torch.nn.modules.sparse.", "torch.nn.modules.normalization.", "torch.nn.modules."}) {
-    if (q.compare(0, pre.size(), pre) == 0 && q.find('.', pre.size()) == std::string::npos)
-      return "torch.nn." + q.substr(pre.size());
+  // (called for every attribute of every call: the prefixes are not copied into strings,
+  // and only a name under torch.nn.modules is compared with them)
+  std::string_view qv = q;
+  if (qv.substr(0, 17) == "torch.nn.modules.") {
+    for (std::string_view pre : {"torch.nn.modules.activation.", "torch.nn.modules.conv.", "torch.nn.modules.linear.",
+                                 "torch.nn.modules.pooling.", "torch.nn.modules.batchnorm.", "torch.nn.modules.container.",
+                                 "torch.nn.modules.rnn.", "torch.nn.modules.dropout.", "torch.nn.modules.flatten.",
+                                 "torch.nn.modules.sparse.", "torch.nn.modules.normalization.", "torch.nn.modules."}) {
+      if (qv.substr(0, pre.size()) == pre && q.find('.', pre.size()) == std::string::npos)
+        return "torch.nn." + q.substr(pre.size());
+    }
   }
-  if (q.rfind("torch.functional.", 0) == 0) return "torch." + q.substr(17);
+  if (qv.substr(0, 17) == "torch.functional.") return "torch." + q.substr(17);
   return q;
 }
 
@@ -211,10 +215,11 @@ ValuePtr TorchFrontend::nnport_helper(Interpreter& in, const std::string& name, 
 ValuePtr TorchFrontend::call_api(Interpreter& in, const std::string& qualified, Args& args, syntax::Expr* call) {
   if (qualified.rfind("nnport.torch.", 0) == 0) return nnport_helper(in, qualified.substr(13), args, call);
   std::string q = canonical(qualified);
-  if (q == "torch.nn.Sequential") return container(in, "sequential", args, call);
-  if (q == "torch.nn.ModuleList") return container(in, "module_list", args, call);
-  if (q == "torch.nn.ModuleDict") return container(in, "module_dict", args, call);
-  if (q == "collections.OrderedDict") {
+  std::string_view qv = q;  // (compared with literals inline, not through libstdc++)
+  if (qv == "torch.nn.Sequential") return container(in, "sequential", args, call);
+  if (qv == "torch.nn.ModuleList") return container(in, "module_list", args, call);
+  if (qv == "torch.nn.ModuleDict") return container(in, "module_dict", args, call);
+  if (qv == "collections.OrderedDict") {
     auto d = std::make_shared<evaluate::Value>();
     d->kind = Kind::Dict;
     d->dict = std::make_shared<std::vector<std::pair<ValuePtr, ValuePtr>>>();
@@ -231,13 +236,13 @@ ValuePtr TorchFrontend::call_api(Interpreter& in, const std::string& qualified, 
     for (auto& [k, v] : args.keywords) d->dict->emplace_back(evaluate::string(k), v);
     return d;
   }
-  if (q.rfind("torch.nn.init.", 0) == 0) return evaluate::none();  // weight initialisation: see backend
+  if (qv.rfind("torch.nn.init.", 0) == 0) return evaluate::none();  // weight initialisation: see backend
   // Training code (see torch_training.cc): optimizers, schedulers and losses are opaque to
   // the model; a DataLoader yields no batches, since nnport never trains.
-  if (q.rfind("torch.optim.", 0) == 0 || catalog::loss_by_torch(q)) return evaluate::unknown("`" + q + "(...)`", call->loc);
-  if (q.rfind("torch.utils.data.", 0) == 0)
+  if (qv.rfind("torch.optim.", 0) == 0 || catalog::loss_by_torch(q)) return evaluate::unknown("`" + q + "(...)`", call->loc);
+  if (qv.rfind("torch.utils.data.", 0) == 0)
     return q.find("DataLoader") != std::string::npos ? evaluate::list({}) : evaluate::unknown("`" + q + "(...)`", call->loc);
-  if (q.rfind("math.", 0) == 0) {
+  if (qv.rfind("math.", 0) == 0) {
     std::string fn = q.substr(5);
     auto num = [&](size_t i) {
       if (i >= args.positional.size()) fail(call->loc, "math." + fn + " needs an argument");
@@ -261,8 +266,8 @@ ValuePtr TorchFrontend::call_api(Interpreter& in, const std::string& qualified, 
     const auto& conversions = catalog::torch_array_conversions();  // data for training code
     if (std::find(conversions.begin(), conversions.end(), q) != conversions.end())
       return evaluate::unknown("`" + q + "(...)`", call->loc);
-    if (q.rfind("torch.", 0) == 0) {
-      bool layer_like = q.rfind("torch.nn.", 0) == 0 && q.rfind("torch.nn.functional.", 0) != 0;
+    if (qv.rfind("torch.", 0) == 0) {
+      bool layer_like = qv.rfind("torch.nn.", 0) == 0 && qv.rfind("torch.nn.functional.", 0) != 0;
       fail(call->loc, fmt::format("`{}` is not supported by nnport", short_name(q)),
            layer_like ? "supported layers are listed by `nnport catalog`; rewrite this layer with supported ones"
                       : "supported operations are listed by `nnport catalog`");
